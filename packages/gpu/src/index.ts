@@ -1,0 +1,18 @@
+export { Gpu, keepAlive, type GpuOptions, type GpuStats } from './gpu.js';
+export { StepEncoder, type Workgroups } from './step.js';
+export { BufferPool, sizeClass, type PoolStats } from './pool.js';
+export { PipelineCache, type CompiledKernel } from './pipelines.js';
+export {
+  defineKernel,
+  paramStructBytes,
+  PARAM_SLOT_BYTES,
+  type KernelSpec,
+  type ParamsOf,
+  type ParamType,
+  type StorageAccess,
+  type StorageBinding,
+  type Constants,
+} from './kernel.js';
+export { acquireAdapter, findSwiftShaderIcd, type AdapterChoice, type AcquiredAdapter } from './acquire.js';
+export { GpuUnavailableError, GpuValidationError, SWIFTSHADER_ICD_CANDIDATES } from './errors.js';
+export { BufferUsage, MapMode, STORAGE_USAGE } from './usage.js';

@@ -1,0 +1,1 @@
+export * as elementwise from './elementwise.js';
