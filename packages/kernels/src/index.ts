@@ -1,4 +1,5 @@
 export * from './span.js';
 export * from './elementwise.js';
 export * as reference from './reference/index.js';
-export { selfChecks, mixedError, checkInput, type SelfCheck, type SelfCheckResult } from './selfcheck.js';
+export { selfChecks } from './selfcheck.js';
+export { mixedError, checkInput, type SelfCheck, type SelfCheckResult } from './selfcheck-types.js';
