@@ -95,7 +95,9 @@ export class Gpu {
   }
 
   static async create(options: GpuOptions = {}): Promise<Gpu> {
-    const choice = options.adapter ?? process.env.GOSSAMER_ADAPTER ?? 'auto';
+    // `process` does not exist in browsers, where the adapter is navigator.gpu's choice anyway.
+    const fromEnv = typeof process === 'undefined' ? undefined : process.env.GOSSAMER_ADAPTER;
+    const choice = options.adapter ?? fromEnv ?? 'auto';
     const { adapter, description, isSoftware } = await acquireAdapter(choice, options.powerPreference);
     const requiredLimits: Record<string, number> = {};
     for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
