@@ -1,5 +1,9 @@
 import type { SelfCheck } from './selfcheck-types.js';
 import { elementwiseChecks } from './checks/elementwise.js';
+import { gatherChecks } from './checks/gather.js';
+import { matmulChecks } from './checks/matmul.js';
+import { optimChecks } from './checks/optim.js';
+import { reduceChecks } from './checks/reduce.js';
 
 /** One small check per kernel family, run by `gossamer selfcheck`. */
-export const selfChecks: SelfCheck[] = [...elementwiseChecks];
+export const selfChecks: SelfCheck[] = [...elementwiseChecks, ...matmulChecks, ...reduceChecks, ...optimChecks, ...gatherChecks];

@@ -1,1 +1,10 @@
 export * as elementwise from './elementwise.js';
+export * as gather from './gather.js';
+export * as reduce from './reduce.js';
+export * as softmax from './softmax.js';
+export * as clip from './clip.js';
+export * as optim from './optim.js';
+export * as mix from './mix.js';
+export * as pack from './pack.js';
+export * as admm from './admm.js';
+export * as matmul from './matmul.js';

@@ -1,0 +1,35 @@
+// Row gather: dst[r, :] = src[indices[r], :] for r < count.
+// It moves 32-bit words, so one entry point serves f32 features and u32 labels alike, bit-exact
+// (NaN payloads and -0 included). Threads run along the flattened [count × row_length] destination:
+// neighbouring threads read neighbouring words of one source row and write neighbouring words of
+// the destination, so both sides are coalesced. 1-D grids are folded into 2-D dispatches
+// (x ≤ 65535 workgroups), as in elementwise.wgsl.
+
+override WG: u32 = 256;
+
+struct Gather {
+  n: u32,          // count * row_length: destination words to write
+  row_length: u32, // words per row
+  src_off: u32,    // word offset of row 0 in src
+  src_rows: u32,   // rows in the source range; an index >= src_rows writes zeros
+  idx_off: u32,    // element offset of the first index
+  dst_off: u32,    // word offset of row 0 in dst
+}
+
+@group(0) @binding(0) var<uniform> g: Gather;
+@group(0) @binding(1) var<storage, read> src: array<u32>;
+@group(0) @binding(2) var<storage, read> indices: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<u32>;
+
+@compute @workgroup_size(WG)
+fn gather_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= g.n) { return; }
+  let r = i / g.row_length;
+  let c = i - r * g.row_length;
+  let row = indices[g.idx_off + r];
+  // A bad index must not read another tensor that shares the buffer: write zeros instead.
+  var word = 0u;
+  if (row < g.src_rows) { word = src[g.src_off + row * g.row_length + c]; }
+  dst[g.dst_off + i] = word;
+}
