@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { helpText, parse, UsageError, type Command } from './command.js';
+import { bench } from './commands/bench.js';
 import { doctor } from './commands/doctor.js';
 import { selfcheck } from './commands/selfcheck.js';
 
-const commands: Command[] = [selfcheck, doctor];
+const commands: Command[] = [selfcheck, doctor, bench];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
