@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { span } from '@gossamer/kernels';
+import { GpuBatcher, epochPermutation, gaussianBlobs, linearRegression, type ClassificationDataset } from '@gossamer/data';
+import { useGpu } from '../../../test/support/gpu.js';
+
+function blobs(numSamples: number, numFeatures = 13): ClassificationDataset {
+  return gaussianBlobs({ numSamples, numClasses: 5, numFeatures, seed: numSamples }).dataset;
+}
+
+/** The CPU rows of `indices`. */
+function rowsOf(features: Float32Array, numFeatures: number, indices: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(indices.length * numFeatures);
+  for (let r = 0; r < indices.length; r++) out.set(features.subarray(indices[r] * numFeatures, (indices[r] + 1) * numFeatures), r * numFeatures);
+  return out;
+}
+
+describe('GpuBatcher', () => {
+  const gpu = useGpu();
+
+  it('gathers batches equal to the CPU rows of their indices, across an epoch boundary, one submit per step', async () => {
+    const g = gpu();
+    const shard = blobs(103);
+    const batcher = new GpuBatcher(g, shard, { batchSize: 32, seed: 5 });
+    expect(batcher.stepsPerEpoch).toBeCloseTo(103 / 32);
+    for (let s = 0; s < 5; s++) {
+      const submits = g.stats.submits;
+      const step = g.beginStep();
+      const info = batcher.encode(step);
+      const features = step.readback(batcher.batchFeatures.buffer, 0, 32 * 13 * 4);
+      const labels = step.readback(batcher.batchLabels.buffer, 0, 32 * 4);
+      step.submit();
+      expect(g.stats.submits).toBe(submits + 1);
+      expect(info.step).toBe(s);
+      expect(info.epoch).toBe(Math.floor((s * 32) / 103));
+      const indices = Array.from(info.indices);
+      expect(new Float32Array(await features)).toEqual(rowsOf(shard.features, 13, indices));
+      expect(Array.from(new Uint32Array(await labels))).toEqual(indices.map((i) => shard.labels[i]));
+    }
+    batcher.destroy();
+  });
+
+  it('creates no GPU buffers and no bind groups in steady-state steps', async () => {
+    const g = gpu();
+    const shard = blobs(500, 784);
+    const batcher = new GpuBatcher(g, shard, { batchSize: 64, seed: 1 });
+    const runStep = async () => {
+      const step = g.beginStep();
+      const info = batcher.encode(step);
+      const firstLabel = step.readback(batcher.batchLabels.buffer, 0, 4);
+      step.submit();
+      expect(new Uint32Array(await firstLabel)[0]).toBe(shard.labels[info.indices[0]]);
+    };
+    await runStep();
+    await runStep();
+    await g.sync();
+    const { buffersCreated, bindGroupsCreated } = g.stats;
+    for (let i = 0; i < 12; i++) await runStep(); // crosses an epoch boundary (500 / 64 ≈ 7.8 steps)
+    expect(g.stats.buffersCreated).toBe(buffersCreated);
+    expect(g.stats.bindGroupsCreated).toBe(bindGroupsCreated);
+    batcher.destroy();
+  });
+
+  it('samples without replacement within an epoch (drop) and uses each sample once per epoch (wrap)', () => {
+    const g = gpu();
+    const shard = blobs(100, 2);
+    const drop = new GpuBatcher(g, shard, { batchSize: 16, seed: 2, remainder: 'drop' });
+    expect(drop.stepsPerEpoch).toBe(6);
+    for (let epoch = 0; epoch < 2; epoch++) {
+      const seen: number[] = [];
+      for (let s = 0; s < 6; s++) seen.push(...drop.indicesOf(epoch * 6 + s));
+      expect(new Set(seen).size).toBe(96);
+      expect(seen).toEqual(Array.from(epochPermutation(100, 2, epoch).subarray(0, 96)));
+    }
+    const wrap = new GpuBatcher(g, shard, { batchSize: 16, seed: 2 });
+    const counts = new Array<number>(100).fill(0);
+    for (let s = 0; s < 25; s++) for (const i of wrap.indicesOf(s)) counts[i]++; // 25 · 16 = 4 epochs
+    expect(new Set(counts)).toEqual(new Set([4]));
+    // Epochs are shuffled differently, and a seed reproduces its order.
+    expect(Array.from(epochPermutation(100, 2, 0))).not.toEqual(Array.from(epochPermutation(100, 2, 1)));
+    const again = new GpuBatcher(g, shard, { batchSize: 16, seed: 2 });
+    again.seek(13);
+    expect(Array.from(again.indicesOf(again.stepsTaken))).toEqual(Array.from(wrap.indicesOf(13)));
+    for (const b of [drop, wrap, again]) b.destroy();
+  });
+
+  it('handles shards smaller than a batch (wrap) and refuses them with drop', async () => {
+    const g = gpu();
+    const shard = blobs(5, 3);
+    expect(() => new GpuBatcher(g, shard, { batchSize: 8, remainder: 'drop' })).toThrow(/cannot fill one batch/);
+    const batcher = new GpuBatcher(g, shard, { batchSize: 8, seed: 3 });
+    const step = g.beginStep();
+    const info = batcher.encode(step);
+    step.submit();
+    const indices = Array.from(info.indices);
+    expect(new Set(indices.slice(0, 5)).size).toBe(5); // the first epoch whole, then the next one starts
+    expect(await g.readF32(batcher.batchFeatures.buffer)).toEqual(rowsOf(shard.features, 3, indices));
+    batcher.destroy();
+  });
+
+  it('gathers regression targets and writes into caller-provided spans', async () => {
+    const g = gpu();
+    const { dataset } = linearRegression({ numSamples: 77, numFeatures: 6, seed: 4 });
+    const arena = g.createBuffer(4096 * 4);
+    const targets = g.createBuffer(64 * 4);
+    const into = { features: span(arena, 1000, 10 * 6), labels: span(targets, 17, 10) };
+    const batcher = new GpuBatcher(g, dataset, { batchSize: 10, seed: 4, into });
+    expect(batcher.labelType).toBe('f32');
+    const step = g.beginStep();
+    const info = batcher.encode(step);
+    step.submit();
+    const indices = Array.from(info.indices);
+    expect(await g.readF32(arena, 1000, 60)).toEqual(rowsOf(dataset.features, 6, indices));
+    expect(Array.from(await g.readF32(targets, 17, 10))).toEqual(indices.map((i) => dataset.targets[i]));
+    expect(() => new GpuBatcher(g, dataset, { batchSize: 10, into: { features: span(arena, 0, 59) } })).toThrow(/a batch needs 10 × 6/);
+    batcher.destroy();
+  });
+
+  it('keeps the indices of steps encoded before their submit apart, up to maxPendingSteps', async () => {
+    const g = gpu();
+    const shard = blobs(50, 4);
+    const batcher = new GpuBatcher(g, shard, { batchSize: 8, seed: 6, maxPendingSteps: 2 });
+    const outs = [g.createBuffer(8 * 4 * 4), g.createBuffer(8 * 4 * 4)];
+    const steps = [g.beginStep(), g.beginStep()];
+    const infos = steps.map((step, k) => {
+      const info = batcher.encode(step);
+      step.copy(batcher.batchFeatures.buffer, 0, outs[k], 0, 8 * 4 * 4);
+      return { ...info, indices: Uint32Array.from(info.indices) };
+    });
+    expect(() => batcher.encode(g.beginStep())).toThrow(/without a submit; maxPendingSteps is 2/);
+    for (const step of steps) step.submit();
+    for (let k = 0; k < 2; k++) expect(await g.readF32(outs[k])).toEqual(rowsOf(shard.features, 4, infos[k].indices));
+    expect(infos[1].step).toBe(1);
+    // After a submit the ring is free again.
+    const step = g.beginStep();
+    expect(batcher.encode(step).step).toBe(2);
+    step.submit();
+    batcher.destroy();
+  });
+});
