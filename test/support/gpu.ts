@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { Gpu } from '@gossamer/gpu';
 
 /**
@@ -20,4 +20,16 @@ export function useGpu(): () => Gpu {
     if (!gpu) throw new Error('useGpu: device not ready (call inside a test)');
     return gpu;
   };
+}
+
+/**
+ * Runs `step` once to warm caches and pools, then twice more, and asserts the repeats created no GPU
+ * buffers: what a steady-state training step must guarantee.
+ */
+export async function expectSteadyStateAllocatesNothing(gpu: Gpu, step: () => Promise<void>): Promise<void> {
+  await step();
+  const before = gpu.stats.buffersCreated;
+  await step();
+  await step();
+  expect(gpu.stats.buffersCreated, 'GPU buffers created by a steady-state step').toBe(before);
 }

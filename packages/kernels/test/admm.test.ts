@@ -12,7 +12,7 @@ import {
   span,
 } from '@gossamer/kernels';
 import type { Gpu } from '@gossamer/gpu';
-import { useGpu } from '../../../test/support/gpu.js';
+import { expectSteadyStateAllocatesNothing, useGpu } from '../../../test/support/gpu.js';
 import { expectAllClose, rng, uniform } from '../../../test/support/numeric.js';
 
 const ref = reference.admm;
@@ -332,11 +332,7 @@ describe('Network Lasso ADMM kernels', () => {
       step.submit();
       await g.sync();
     };
-    await run();
-    const before = g.stats.buffersCreated;
-    await run();
-    await run();
-    expect(g.stats.buffersCreated).toBe(before);
+    await expectSteadyStateAllocatesNothing(g, run);
   });
 });
 

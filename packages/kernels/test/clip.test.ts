@@ -8,7 +8,7 @@ import {
   reference,
   span,
 } from '@gossamer/kernels';
-import { useGpu } from '../../../test/support/gpu.js';
+import { expectSteadyStateAllocatesNothing, useGpu } from '../../../test/support/gpu.js';
 import { expectAllClose, normal, uniform } from '../../../test/support/numeric.js';
 
 const U = 2 ** -24; // float32 unit roundoff
@@ -138,11 +138,7 @@ describe('clipping', () => {
       step.submit();
       await g.sync();
     };
-    await run();
-    const before = g.stats.buffersCreated;
-    await run();
-    await run();
-    expect(g.stats.buffersCreated).toBe(before);
+    await expectSteadyStateAllocatesNothing(g, run);
     table.destroy();
   });
 });

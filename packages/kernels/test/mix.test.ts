@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mixingWeights, mixNeighbours, pushSumDebias, pushSumLength, reference, span } from '@gossamer/kernels';
-import { useGpu } from '../../../test/support/gpu.js';
+import { expectSteadyStateAllocatesNothing, useGpu } from '../../../test/support/gpu.js';
 import { expectAllClose, rng, uniform } from '../../../test/support/numeric.js';
 
 // x, r ∈ [−1, 1) and weights summing to 1: every partial sum is ≤ 1 in magnitude, and the kernel
@@ -187,10 +187,6 @@ describe('gossip mixing kernels', () => {
       step.submit();
       await g.sync();
     };
-    await run();
-    const before = g.stats.buffersCreated;
-    await run();
-    await run();
-    expect(g.stats.buffersCreated).toBe(before);
+    await expectSteadyStateAllocatesNothing(g, run);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_INT8_BLOCK, packedBytes, packedWords, packValues, reference, span, unpackValues, type WireFormat } from '@gossamer/kernels';
 import type { Gpu } from '@gossamer/gpu';
-import { useGpu } from '../../../test/support/gpu.js';
+import { expectSteadyStateAllocatesNothing, useGpu } from '../../../test/support/gpu.js';
 import { expectAllClose, normal, rng, uniform } from '../../../test/support/numeric.js';
 
 const ref = reference.pack;
@@ -246,10 +246,6 @@ describe('wire packing kernels', () => {
       step.submit();
       await g.sync();
     };
-    await run();
-    const before = g.stats.buffersCreated;
-    await run();
-    await run();
-    expect(g.stats.buffersCreated).toBe(before);
+    await expectSteadyStateAllocatesNothing(g, run);
   });
 });

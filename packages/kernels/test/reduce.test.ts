@@ -13,7 +13,7 @@ import {
   segmentSumSquares,
   span,
 } from '@gossamer/kernels';
-import { useGpu } from '../../../test/support/gpu.js';
+import { expectSteadyStateAllocatesNothing, useGpu } from '../../../test/support/gpu.js';
 import { expectAllClose, normal, uniform } from '../../../test/support/numeric.js';
 
 const U = 2 ** -24; // float32 unit roundoff
@@ -212,11 +212,7 @@ describe('reductions', () => {
       step.submit();
       await g.sync();
     };
-    await run();
-    const before = g.stats.buffersCreated;
-    await run();
-    await run();
-    expect(g.stats.buffersCreated).toBe(before);
+    await expectSteadyStateAllocatesNothing(g, run);
     table.destroy();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reference, softmaxCrossEntropy, softmaxRows, span, uploadLabels, validateLabels } from '@gossamer/kernels';
-import { useGpu } from '../../../test/support/gpu.js';
+import { expectSteadyStateAllocatesNothing, useGpu } from '../../../test/support/gpu.js';
 import { expectAllClose, normal, rng } from '../../../test/support/numeric.js';
 
 const U = 2 ** -24; // float32 unit roundoff
@@ -241,10 +241,6 @@ describe('softmax and cross-entropy', () => {
       step.submit();
       await g.sync();
     };
-    await run();
-    const before = g.stats.buffersCreated;
-    await run();
-    await run();
-    expect(g.stats.buffersCreated).toBe(before);
+    await expectSteadyStateAllocatesNothing(g, run);
   });
 });

@@ -178,17 +178,7 @@ export function project(decoded: unknown, shape: unknown): unknown {
   return out;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../../../test/support/numeric.js';
 
 /** Fisher–Yates shuffle with a seeded generator. */
 export function shuffle<T>(items: T[], random: () => number): T[] {

@@ -20,7 +20,7 @@ export const selfcheck: Command = {
     try {
       if (!values.json) {
         console.log(`adapter: ${gpu.adapterDescription}${gpu.isSoftware ? ' [software]' : ''}`);
-        console.log(`${'kernel'.padEnd(34)} ${'max error'.padStart(10)} ${'tolerance'.padStart(10)}  result`);
+        console.log(`${'kernel'.padEnd(42)} ${'max error'.padStart(10)} ${'tolerance'.padStart(10)}  result`);
       }
       for (const check of selfChecks) {
         const t0 = performance.now();
@@ -29,7 +29,7 @@ export const selfcheck: Command = {
         const ok = r.maxError <= r.tolerance;
         if (!ok) failures++;
         if (values.json) console.log(JSON.stringify({ kernel: check.name, ...r, ok, ms }));
-        else console.log(`${check.name.padEnd(34)} ${r.maxError.toExponential(2).padStart(10)} ${r.tolerance.toExponential(2).padStart(10)}  ${ok ? 'ok' : 'FAIL'}`);
+        else console.log(`${check.name.padEnd(42)} ${r.maxError.toExponential(2).padStart(10)} ${r.tolerance.toExponential(2).padStart(10)}  ${ok ? 'ok' : 'FAIL'}`);
       }
       await gpu.sync();
     } finally {
