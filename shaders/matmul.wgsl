@@ -17,6 +17,13 @@
 // store neighbouring quads of C. Every global load is bounds-checked (zero outside), so M, N, K need
 // not be multiples of the tile sizes.
 //
+// Two fused backward forms save a dispatch each per layer (a 3-layer MLP step needs 13, not 17):
+// - matmul_act_grad: C = alpha · op(A) · op(B) ⊙ act'(pre), the gradient through the previous layer's
+//   activation (dZ = dY·Wᵀ ⊙ act'(Z)); `pre` is read through binding 3 (the bias slot).
+// - matmul_col_sums: also writes alpha · Σ_k op(B)[k, :] (the bias gradient Σ_batch dZ next to
+//   dW = Xᵀ·dZ). The first row of workgroups sums the B tiles it already stages in workgroup memory,
+//   so the column sums cost no extra global reads.
+//
 // 8×8 rather than 4×4 per thread: twice the FMAs per workgroup-memory load. On SwiftShader, where
 // every per-invocation load is a gather, that measured 2× faster (256³–512³).
 
@@ -27,6 +34,8 @@ override HAS_BIAS: bool = false;
 // 0: none, 1: relu, 2: gelu (tanh approximation, as shaders/elementwise.wgsl).
 override ACTIVATION: u32 = 0u;
 override ACCUMULATE: bool = false;
+// Set by the host for matmul_col_sums only.
+override COLUMN_SUMS: bool = false;
 // Tile configuration: WG_X threads along N, WG_Y along M, each owning 8×8 outputs; K is staged
 // TILE_K at a time. Workgroup memory: 16·TILE_K·(2·WG_X + 2·WG_Y + 2) bytes (8,704 for the default
 // 8, 8, 16), within WebGPU's guaranteed 16 KiB.
@@ -64,9 +73,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 // Without HAS_BIAS the host binds A here again; it is never read.
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
+// matmul_act_grad reads the pre-activation of the previous layer here instead (never with a bias).
+@group(0) @binding(3) var<storage, read> pre_in: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 // Only matmul_pre uses binding 5: a second output, the pre-activation, for the backward pass.
 @group(0) @binding(5) var<storage, read_write> pre: array<f32>;
+// matmul_col_sums writes the column sums of op(B) here instead.
+@group(0) @binding(5) var<storage, read_write> col_sums: array<f32>;
 
 var<workgroup> a_tile: array<vec4f, A_TILE_VEC4S>;
 var<workgroup> b_tile: array<vec4f, B_TILE_VEC4S>;
@@ -74,6 +87,9 @@ var<workgroup> b_tile: array<vec4f, B_TILE_VEC4S>;
 // This invocation's 8×8 block of op(A)·op(B): acc[2·r + h] holds row r (0..7, see block_row) and
 // columns 4h..4h+3 (see block_col).
 var<private> acc: array<vec4f, 16>;
+// With COLUMN_SUMS, threads of the first tile row (wid.y = 0, lid.y = 0) accumulate Σ_k op(B)[k, n]
+// for their columns 4·lid.x.. and 4·(lid.x + WG_X).. here.
+var<private> col_acc: array<vec4f, 2>;
 
 fn read_a(index: u32, inside: bool) -> f32 {
   if (inside) { return a[index]; }
@@ -208,6 +224,13 @@ fn compute_block(lid: vec3u, wid: vec3u) {
       c70 = fma(vec4f(a1.w), b0, c70);
       c71 = fma(vec4f(a1.w), b1, c71);
     }
+    if (COLUMN_SUMS && wid.y == 0u && lid.y == 0u) {
+      // Rows past K were staged as zeros, so they add nothing.
+      for (var kk = 0u; kk < TILE_K; kk++) {
+        col_acc[0] += b_tile[kk * B_ROW + lid.x];
+        col_acc[1] += b_tile[kk * B_ROW + lid.x + WG_X];
+      }
+    }
     workgroupBarrier();
   }
   acc[0] = c00;
@@ -256,6 +279,17 @@ fn pre_activation(r: u32, j: u32, col: u32) -> f32 {
   return v;
 }
 
+fn activation_grad(x: f32) -> f32 {
+  if (ACTIVATION == 1u) { return select(0.0, 1.0, x > 0.0); }
+  if (ACTIVATION == 2u) {
+    // d/dx of the GELU above, as gelu_backward in shaders/elementwise.wgsl.
+    let t = tanh(clamp(GELU_C * (x + 0.044715 * x * x * x), -15.0, 15.0));
+    let dt = GELU_C * (1.0 + 3.0 * 0.044715 * x * x) * (1.0 - t * t);
+    return 0.5 * (1.0 + t) + 0.5 * x * dt;
+  }
+  return 1.0;
+}
+
 fn store(index: u32, value: f32) {
   if (ACCUMULATE) {
     c[index] = c[index] + value;
@@ -294,6 +328,50 @@ fn matmul_pre(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) w
       let v = pre_activation(r, j, col);
       pre[p.pre_off + item + row * p.n + col] = v;
       store(p.c_off + item + row * p.n + col, activate(v));
+    }
+  }
+}
+
+// C = alpha · op(A) · op(B) ⊙ act'(pre_in), laid out as C (pre_in at pre_off, batch-strided as C):
+// the backward pass through a matmul followed by the previous layer's activation.
+@compute @workgroup_size(WG_X, WG_Y)
+fn matmul_act_grad(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  compute_block(lid, wid);
+  let item = wid.z * p.c_batch_stride;
+  for (var r = 0u; r < 8u; r++) {
+    let row = block_row(lid, wid, r);
+    if (row >= p.m) { continue; }
+    for (var j = 0u; j < 8u; j++) {
+      let col = block_col(lid, wid, j);
+      if (col >= p.n) { continue; }
+      let v = p.alpha * acc[2u * r + j / 4u][j % 4u];
+      store(p.c_off + item + row * p.n + col, v * activation_grad(pre_in[p.pre_off + item + row * p.n + col]));
+    }
+  }
+}
+
+// As matmul (no batch), and also col_sums[pre_off + n] = alpha · Σ_k op(B)[k, n] (+= with ACCUMULATE).
+@compute @workgroup_size(WG_X, WG_Y)
+fn matmul_col_sums(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  col_acc[0] = vec4f(0.0);
+  col_acc[1] = vec4f(0.0);
+  compute_block(lid, wid);
+  for (var r = 0u; r < 8u; r++) {
+    let row = block_row(lid, wid, r);
+    if (row >= p.m) { continue; }
+    for (var j = 0u; j < 8u; j++) {
+      let col = block_col(lid, wid, j);
+      if (col >= p.n) { continue; }
+      store(p.c_off + row * p.n + col, activate(pre_activation(r, j, col)));
+    }
+  }
+  if (wid.y == 0u && lid.y == 0u) {
+    for (var j = 0u; j < 8u; j++) {
+      let col = block_col(lid, wid, j);
+      if (col >= p.n) { continue; }
+      let v = p.alpha * col_acc[j / 4u][j % 4u];
+      let at = p.pre_off + col;
+      if (ACCUMULATE) { col_sums[at] = col_sums[at] + v; } else { col_sums[at] = v; }
     }
   }
 }

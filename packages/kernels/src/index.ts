@@ -12,3 +12,4 @@ export * from './mix.js';
 export * from './pack.js';
 export * from './admm.js';
 export * from './matmul.js';
+export * from './conv.js';

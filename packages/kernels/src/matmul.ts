@@ -30,6 +30,22 @@ export const matmulKernels = {
     params: matmulParams,
     storage: ['read', 'read', 'read', 'read_write', 'read_write'],
   }),
+  /** C = alpha·op(A)·op(B) ⊙ act'(pre). Bindings: A, B, pre (bias slot), C. */
+  matmulActGrad: defineKernel({
+    name: 'matmul.matmul_act_grad',
+    source,
+    entryPoint: 'matmul_act_grad',
+    params: matmulParams,
+    storage: ['read', 'read', 'read', 'read_write'],
+  }),
+  /** As `matmul`, plus column sums of op(B). Bindings: A, B, bias, C, column sums. */
+  matmulColSums: defineKernel({
+    name: 'matmul.matmul_col_sums',
+    source,
+    entryPoint: 'matmul_col_sums',
+    params: matmulParams,
+    storage: ['read', 'read', 'read', 'read_write', 'read_write'],
+  }),
 };
 
 /**
@@ -88,6 +104,18 @@ export interface MatmulOptions {
    * 0 broadcasts A or B to every item (e.g. shared weights); C's stride must be at least m·n.
    */
   batchStrides?: { a?: number; b?: number; c?: number };
+  /**
+   * Backward through an activation: C = alpha·op(A)·op(B) ⊙ act'(preActivation), with the
+   * pre-activation laid out as C (e.g. dZ = dY·Wᵀ ⊙ relu'(Z) in one dispatch). Excludes bias,
+   * activation and preActivation.
+   */
+  activationGradient?: { activation: Activation; preActivation: Target };
+  /**
+   * Also write alpha·Σ_k op(B)[k, :] (n floats) here, e.g. the bias gradient Σ_batch dZ beside
+   * dW = Xᵀ·dZ, at no extra global reads. May share C's buffer at a range at least 256 bytes apart
+   * (segments of one flat gradient buffer). Not with batch > 1 or preActivation.
+   */
+  columnSums?: Target;
   /** Workgroup tile configuration; default MATMUL_DEFAULT_TILES. */
   tiles?: MatmulTiles;
 }
@@ -143,7 +171,16 @@ export function matmul(step: StepEncoder, a: Target, b: Target, c: Target, optio
   const bs = asSpan(b);
   const cs = asSpan(c);
   const biasSpan = options.bias === undefined ? undefined : asSpan(options.bias);
-  const preSpan = options.preActivation === undefined ? undefined : asSpan(options.preActivation);
+  const actGrad = options.activationGradient;
+  const colSpan = options.columnSums === undefined ? undefined : asSpan(options.columnSums);
+  if (actGrad && (biasSpan || options.preActivation || (options.activation ?? 'none') !== 'none' || colSpan)) {
+    throw new Error('matmul: activationGradient excludes bias, activation, preActivation and columnSums');
+  }
+  if (colSpan && (batch > 1 || options.preActivation)) throw new Error('matmul: columnSums excludes batch > 1 and preActivation');
+  if (colSpan && colSpan.length !== n) throw new Error(`matmul: columnSums needs n = ${n} floats, got a span of ${colSpan.length}`);
+  const gradPre = actGrad ? asSpan(actGrad.preActivation) : undefined;
+  // The output written besides C (pre-activation or column sums) and the length it spans.
+  const preSpan = options.preActivation === undefined ? colSpan : asSpan(options.preActivation);
   const batchNote = batch > 1 ? ` in ${batch} batch items` : '';
   const expectLength = (what: string, s: F32Span, want: number, shape: string) => {
     if (s.length !== want) {
@@ -159,10 +196,12 @@ export function matmul(step: StepEncoder, a: Target, b: Target, c: Target, optio
   if (biasSpan) {
     if (biasSpan.length !== n) throw new Error(`matmul: bias needs n = ${n} floats, got a span of ${biasSpan.length}`);
   }
-  if (preSpan) expectLength('preActivation', preSpan, extentC, `m×n = ${m}×${n}`);
+  if (preSpan && !colSpan) expectLength('preActivation', preSpan, extentC, `m×n = ${m}×${n}`);
+  if (gradPre) expectLength('activationGradient.preActivation', gradPre, extentC, `m×n = ${m}×${n}`);
+  const secondExtent = colSpan ? n : extentC;
 
-  const readOnly: [string, F32Span | undefined][] = [['A', as], ['B', bs], ['bias', biasSpan]];
-  for (const [outName, out] of [['C', cs], ['preActivation', preSpan]] as const) {
+  const readOnly: [string, F32Span | undefined][] = [['A', as], ['B', bs], ['bias', biasSpan], ['activationGradient.preActivation', gradPre]];
+  for (const [outName, out] of [['C', cs], [colSpan ? 'columnSums' : 'preActivation', preSpan]] as const) {
     if (!out) continue;
     for (const [inName, input] of readOnly) {
       if (input && input.buffer === out.buffer) {
@@ -180,11 +219,11 @@ export function matmul(step: StepEncoder, a: Target, b: Target, c: Target, optio
   let preOffset = preSpan?.offset ?? 0;
   if (preSpan && preSpan.buffer === cs.buffer) {
     const cr = rangeBinding(cs, extentC);
-    const pr = rangeBinding(preSpan, extentC);
+    const pr = rangeBinding(preSpan, secondExtent);
     const [lo, hi] = cr.binding.offset < pr.binding.offset ? [cr, pr] : [pr, cr];
     if (lo.binding.offset + lo.binding.size > hi.binding.offset) {
       throw new Error(
-        'matmul: C and preActivation share a buffer and their ranges, rounded out to 256 bytes, overlap; ' +
+        `matmul: C and ${colSpan ? 'columnSums' : 'preActivation'} share a buffer and their ranges, rounded out to 256 bytes, overlap; ` +
           'place them at least 256 bytes apart or in separate buffers',
       );
     }
@@ -199,7 +238,8 @@ export function matmul(step: StepEncoder, a: Target, b: Target, c: Target, optio
     TRANS_A: transposeA,
     TRANS_B: transposeB,
     HAS_BIAS: biasSpan !== undefined,
-    ACTIVATION: ACTIVATION_CODE[options.activation ?? 'none'],
+    ACTIVATION: ACTIVATION_CODE[actGrad ? actGrad.activation : (options.activation ?? 'none')],
+    COLUMN_SUMS: colSpan !== undefined,
     ACCUMULATE: options.accumulate ?? false,
     WG_X: tiles.wgX,
     WG_Y: tiles.wgY,
@@ -214,7 +254,7 @@ export function matmul(step: StepEncoder, a: Target, b: Target, c: Target, optio
     b_off: bs.offset,
     c_off: cOffset,
     bias_off: biasSpan?.offset ?? 0,
-    pre_off: preOffset,
+    pre_off: gradPre ? gradPre.offset : preOffset,
     a_batch_stride: strideA,
     b_batch_stride: strideB,
     c_batch_stride: strideC,
@@ -222,7 +262,11 @@ export function matmul(step: StepEncoder, a: Target, b: Target, c: Target, optio
   };
   const workgroups = [Math.ceil(n / (8 * tiles.wgX)), Math.ceil(m / (8 * tiles.wgY)), batch] as const;
   const biasBinding = biasSpan?.buffer ?? as.buffer;
-  if (preBinding) {
+  if (gradPre) {
+    step.dispatch(matmulKernels.matmulActGrad, params, [as.buffer, bs.buffer, gradPre.buffer, cBinding], workgroups, constants);
+  } else if (colSpan && preBinding) {
+    step.dispatch(matmulKernels.matmulColSums, params, [as.buffer, bs.buffer, biasBinding, cBinding, preBinding], workgroups, constants);
+  } else if (preBinding) {
     step.dispatch(matmulKernels.matmulPre, params, [as.buffer, bs.buffer, biasBinding, cBinding, preBinding], workgroups, constants);
   } else {
     step.dispatch(matmulKernels.matmul, params, [as.buffer, bs.buffer, biasBinding, cBinding], workgroups, constants);

@@ -8,3 +8,4 @@ export * as mix from './mix.js';
 export * as pack from './pack.js';
 export * as admm from './admm.js';
 export * as matmul from './matmul.js';
+export * as conv from './conv.js';
