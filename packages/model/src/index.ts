@@ -13,3 +13,24 @@ export {
   type Checkpoint,
   type CheckpointHeader,
 } from './checkpoint.js';
+export {
+  resolveModel,
+  modelTensors,
+  modelLayout,
+  softmaxRegression,
+  mlp,
+  smallCnn,
+  parseModelSpec,
+  outputsPerSample,
+  inputsPerSample,
+  type ModelSpec,
+  type LayerSpec,
+  type DenseLayerSpec,
+  type Conv2dLayerSpec,
+  type InputSpec,
+  type ActivationName,
+  type ResolvedLayer,
+} from './network.js';
+export { ModelGraph, type BatchInput } from './graph.js';
+export { Replica, uploadEvalSet, type ReplicaOptions, type BatchSource, type EvalSet, type Evaluation } from './replica.js';
+export * as modelReference from './reference.js';
