@@ -3,8 +3,9 @@ import { helpText, parse, UsageError, type Command } from './command.js';
 import { bench } from './commands/bench.js';
 import { doctor } from './commands/doctor.js';
 import { selfcheck } from './commands/selfcheck.js';
+import { train } from './commands/train.js';
 
-const commands: Command[] = [selfcheck, doctor, bench];
+const commands: Command[] = [train, selfcheck, doctor, bench];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -1,0 +1,70 @@
+// Terminal rendering of run events: one redrawn progress line on a TTY, plain lines otherwise.
+import type { RunEvent } from '@gossamer/worker';
+
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '?';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function bar(fraction: number, width = 24): string {
+  const f = Math.min(1, Math.max(0, fraction));
+  const full = Math.round(f * width);
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}]`;
+}
+
+const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : '–');
+
+/** Renders events of one worker's run as a progress bar (stderr). */
+export class ProgressView {
+  private totalSteps = 1;
+  private totalEpochs = 1;
+  private lastAccuracy = Number.NaN;
+  private lineOpen = false;
+
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly tty = out.isTTY === true,
+  ) {}
+
+  private write(line: string, transient: boolean): void {
+    if (this.tty) {
+      this.out.write(`\r\x1b[2K${line}${transient ? '' : '\n'}`);
+      this.lineOpen = transient;
+    } else if (!transient) {
+      this.out.write(`${line}\n`);
+    }
+  }
+
+  handle(e: RunEvent): void {
+    switch (e.type) {
+      case 'start':
+        this.totalSteps = e.totalSteps;
+        this.totalEpochs = e.totalSteps / e.stepsPerEpoch;
+        this.write(
+          `${e.worker}: ${e.model} (${e.parameters.toLocaleString('en-US')} parameters) on ${e.trainSamples} samples, ${e.totalSteps} steps; adapter ${e.adapter}`,
+          false,
+        );
+        break;
+      case 'progress': {
+        const eta = (e.elapsedMs / e.step) * (this.totalSteps - e.step);
+        this.write(
+          `epoch ${Math.ceil(e.epoch)}/${this.totalEpochs} ${bar(e.step / this.totalSteps)} step ${e.step}/${this.totalSteps} ` +
+            `loss ${e.loss.toFixed(4)} acc ${pct(this.lastAccuracy)} ${Math.round(e.samplesPerSecond)} samples/s ETA ${formatDuration(eta)}`,
+          true,
+        );
+        break;
+      }
+      case 'eval':
+        this.lastAccuracy = e.testAccuracy;
+        this.write(`epoch ${e.epoch}: test loss ${e.testLoss.toFixed(4)}, test accuracy ${pct(e.testAccuracy)} (${formatDuration(e.elapsedMs)})`, false);
+        break;
+      case 'done':
+        if (this.lineOpen) this.out.write('\n');
+        this.lineOpen = false;
+        break;
+    }
+  }
+}

@@ -1,0 +1,86 @@
+// The run configuration: everything that determines a training run, as plain JSON. `gossamer train`
+// builds one from flags or a config file and writes it into the run directory, so any run can be
+// repeated exactly with `gossamer train --config <run>/config.json`.
+import { readFile } from 'node:fs/promises';
+import type { OptimizerConfig } from '@gossamer/kernels';
+
+export type DatasetSpec =
+  | { kind: 'mnist'; testSize?: number; normalization?: 'none' | 'standard' }
+  | { kind: 'blobs'; samples: number; classes: number; features: number; separation?: number; testFraction?: number }
+  | { kind: 'csv'; path: string; label: string | number; testFraction?: number };
+
+export interface RunConfig {
+  /** Training algorithm; 'local' is one worker (or workers that never communicate). */
+  algo: 'local';
+  workers: number;
+  dataset: DatasetSpec;
+  /** Model as the CLI's --model syntax: softmax, mlp:256,256, mlp:128:gelu, cnn. */
+  model: string;
+  optimizer: OptimizerConfig;
+  batchSize: number;
+  /** Passes over the (worker's) training data. */
+  epochs: number;
+  /** Seeds initialisation, data split and batch order. */
+  seed: number;
+  /** Read the training loss back every this many steps (the only sync point of a step loop). */
+  logEvery: number;
+  /** Evaluate on the test set every this many epochs (and always at the end). */
+  evalEvery: number;
+}
+
+export const DEFAULT_RUN_CONFIG: RunConfig = {
+  algo: 'local',
+  workers: 1,
+  dataset: { kind: 'mnist' },
+  model: 'mlp:256,256',
+  optimizer: { kind: 'adamw', lr: 1e-3 },
+  batchSize: 128,
+  epochs: 30,
+  seed: 0,
+  logEvery: 20,
+  evalEvery: 1,
+};
+
+function fail(message: string): never {
+  throw new Error(`run config: ${message}`);
+}
+
+function positiveInt(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Fills defaults and checks every field; the error names the field and what it should be. */
+export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
+  const known = new Set(Object.keys(DEFAULT_RUN_CONFIG));
+  for (const key of Object.keys(partial)) if (!known.has(key)) fail(`unknown field "${key}" (known: ${[...known].join(', ')})`);
+  const c: RunConfig = { ...DEFAULT_RUN_CONFIG, ...partial };
+  if (c.algo !== 'local') fail(`algo "${String(c.algo)}" is not available yet; use "local"`);
+  positiveInt('workers', c.workers);
+  if (c.workers !== 1) fail(`workers = ${c.workers}: this build trains one worker ("local"); multi-worker algorithms come with the transport`);
+  positiveInt('batchSize', c.batchSize);
+  positiveInt('epochs', c.epochs);
+  positiveInt('logEvery', c.logEvery);
+  positiveInt('evalEvery', c.evalEvery);
+  if (!Number.isInteger(c.seed) || c.seed < 0) fail(`seed must be a non-negative integer, got ${c.seed}`);
+  if (typeof c.model !== 'string' || c.model === '') fail('model must be a string such as "mlp:256,256", "cnn" or "softmax"');
+  const kinds = ['mnist', 'blobs', 'csv'];
+  if (!c.dataset || !kinds.includes(c.dataset.kind)) fail(`dataset.kind must be one of ${kinds.join(', ')}`);
+  const opt = c.optimizer;
+  if (!opt || !['sgd', 'momentum', 'adamw'].includes(opt.kind)) fail('optimizer.kind must be sgd, momentum or adamw');
+  return c;
+}
+
+export async function loadRunConfig(path: string): Promise<Partial<RunConfig>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as Partial<RunConfig>;
+  } catch (e) {
+    throw new Error(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
