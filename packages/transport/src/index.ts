@@ -1,1 +1,31 @@
+// @gossamer/transport: the Transport interface algorithms are written against, its in-process and
+// NATS implementations, the nats-server launcher and the bandwidth limiter.
 export * from './types.js';
+export * from './errors.js';
+export { TokenBucket, type BandwidthLimit, type TokenBucketOptions } from './bandwidth.js';
+export {
+  ringAllReduce,
+  segmentBounds,
+  wireRoundTrip,
+  DEFAULT_INT8_BLOCK,
+  type RingPhase,
+  type SegmentLink,
+  type SegmentTransfer,
+  type RingAllReduceOptions,
+} from './allreduce.js';
+export {
+  InProcessNetwork,
+  InProcessTransport,
+  createInProcessNetwork,
+  type InProcessNetworkOptions,
+  type LinkProfile,
+} from './inprocess.js';
+export {
+  NatsServer,
+  NatsServerNotFoundError,
+  NatsServerStartError,
+  startNatsServer,
+  findNatsServer,
+  type NatsServerOptions,
+} from './nats-server.js';
+export { NatsTransport, natsSubjects, isTransportError, type NatsTransportOptions } from './nats.js';

@@ -16,6 +16,12 @@ export type WireDType = 'f32' | 'f16' | 'bf16' | 'int8';
 export interface SendOptions {
   /** Precision on the wire (default f32, which is exact). */
   readonly dtype?: WireDType;
+  /** int8 only: elements per scale block (default 256). */
+  readonly blockSize?: number;
+  /** Reject with TransportTimeoutError if the peer has not acknowledged the whole tensor by then (default: the transport's send timeout). */
+  readonly timeoutMs?: number;
+  /** Abort the transfer (rejects with TransportAbortedError). */
+  readonly signal?: AbortSignal;
 }
 
 export interface ReceiveOptions {
@@ -23,17 +29,21 @@ export interface ReceiveOptions {
   readonly timeoutMs?: number;
   /** Where to put the values; must have the sender's length. Default: a new Float32Array. */
   readonly into?: Float32Array;
-  /** Abort the wait (rejects with the signal's reason). */
+  /** Abort the wait (rejects with TransportAbortedError whose cause is the signal's reason). */
   readonly signal?: AbortSignal;
 }
 
 export interface AllReduceOptions {
   /** 'mean' (default) or 'sum' over the group. */
   readonly op?: 'mean' | 'sum';
-  /** The workers taking part, in a canonical order shared by all of them (default: all members). */
+  /** The workers taking part, in a canonical order shared by all of them (default: all members, sorted). */
   readonly group?: readonly string[];
   readonly timeoutMs?: number;
   readonly dtype?: WireDType;
+  /** int8 only: elements per scale block (default 256). */
+  readonly blockSize?: number;
+  /** Tells concurrent all-reduces of the same key apart (uint32 >= 1, default 1); every member passes the same. */
+  readonly collectiveId?: number;
 }
 
 export type MembershipEvent =
@@ -48,6 +58,12 @@ export interface TransportStats {
   /** Messages dropped as malformed, of another run, from unknown senders, duplicates, ... */
   messagesRejected: number;
   retransmitRequests: number;
+  /** Chunks sent again (answering retransmit requests, or probing a silent receiver). */
+  chunksRetransmitted?: number;
+  /** Times the connection to the message server was lost and re-established (NATS only). */
+  reconnects?: number;
+  /** Rejections by reason (WireErrorReason names, e.g. CHECKSUM, WRONG_RUN, UNKNOWN_SENDER, DUPLICATE). */
+  rejectedByReason?: Readonly<Record<string, number>>;
 }
 
 export interface Transport {
@@ -55,7 +71,12 @@ export interface Transport {
   readonly id: string;
   /** The workers currently known to be in the run (including this one), sorted. */
   members(): readonly string[];
-  /** Sends `data` to one peer under `key`. Resolves when the bytes are handed to the network. */
+  /**
+   * Sends `data` to one peer under `key`. Resolves once the peer has acknowledged the complete
+   * tensor (NATS) or it was delivered (in-process); until then `data` must not be modified, because
+   * lost chunks are re-sent from it. Rejects with a typed TransportError (timeout, peer left, bad
+   * message, closed). Each (peer, key) may be sent once.
+   */
   send(to: string, key: TransferKey, data: Float32Array, options?: SendOptions): Promise<void>;
   /**
    * Resolves with the tensor `from` sent under `key`: complete, checksummed, exactly once. Messages
@@ -63,9 +84,16 @@ export interface Transport {
    * (timeout, peer left, bad message).
    */
   receive(from: string, key: TransferKey, options?: ReceiveOptions): Promise<Float32Array>;
-  /** In-place all-reduce of `data` over the group; every member calls it with the same key. */
+  /**
+   * In-place all-reduce of `data` over the group; every member calls it with the same key, length
+   * and options. The result is bit-identical on every member and across implementations (see
+   * ringAllReduce for the canonical order of the float32 arithmetic). Resolves with `data`.
+   */
   allReduce(key: TransferKey, data: Float32Array, options?: AllReduceOptions): Promise<Float32Array>;
-  /** Membership changes, as an async iterator (ends when the transport closes). */
+  /**
+   * Membership changes, as an async iterator (ends when the transport closes). Each iterator first
+   * yields a 'joined' event for every current member other than this worker, then the changes.
+   */
   membership(): AsyncIterable<MembershipEvent>;
   stats(): TransportStats;
   close(): Promise<void>;

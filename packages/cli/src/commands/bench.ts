@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { benchExchange } from '../bench/exchange.js';
 import { benchMatmul } from '../bench/matmul.js';
+import { benchTrainStep } from '../bench/train-step.js';
 import type { BenchResult, Benchmark } from '../bench/types.js';
 import { UsageError, type Command } from '../command.js';
 
@@ -10,6 +12,16 @@ export const benchmarks: Benchmark[] = [
     name: 'matmul',
     summary: 'square matmul GFLOP/s, ours vs TensorFlow.js WebGPU on the same adapter',
     run: ({ adapter, quick }) => benchMatmul(quick ? { adapter, sizes: [128, 256], reps: 2, trials: 1 } : { adapter }),
+  },
+  {
+    name: 'train-step',
+    summary: 'MLP 784-256-256-10 training step (batch 128, AdamW): ms, dispatches, submits, allocations vs TensorFlow.js WebGPU',
+    run: ({ adapter, quick }) => benchTrainStep(quick ? { adapter, steps: 3, trials: 1 } : { adapter }),
+  },
+  {
+    name: 'exchange',
+    summary: 'tensor exchange MB/s between two NatsTransports vs raw NATS publish of the same bytes (local nats-server)',
+    run: ({ quick }) => benchExchange(quick ? { sizes: [100_000, 1_000_000], reps: 1 } : {}),
   },
 ];
 

@@ -1,0 +1,962 @@
+// The NATS transport, on the official v3 client (@nats-io/transport-node).
+//
+// Core NATS is at-most-once: a server restart or a cut slow consumer loses messages silently. This
+// file turns it into "complete, checksummed, exactly once, or a typed error" per (peer, key):
+// - a tensor travels as TensorChunk envelopes (AllReduceChunk for ring segments) on a fixed chunk grid
+//   sized under the server's max_payload; the receiver checks and writes each chunk straight into the
+//   destination (the caller's Float32Array when it gave one), rejects duplicates, late and foreign
+//   chunks, and acknowledges progress;
+// - flow control: the sender keeps at most `windowBytes` unacknowledged bytes per transfer; the
+//   receiver acks every windowBytes/4 and at completion, so a receiver that stops reading (busy event
+//   loop) holds back its senders instead of being cut off by the server as a slow consumer;
+// - repair: a receiver that makes no progress for `retransmitAfterMs` asks for the missing chunks
+//   (RetransmitRequest), a sender that hears nothing re-sends its last chunk as a probe (answered by an
+//   ack or a retransmit request), so chunks lost in a server restart are recovered;
+// - send() resolves when the receiver acknowledges the complete tensor, so a lost chunk can always
+//   be re-sent from the caller's buffer (which must not change until then);
+// - membership: Join at start, Heartbeat every `heartbeatIntervalMs`, Leave at close; a peer silent
+//   for `peerTimeoutMs` is declared gone (reason 'timeout'), which fails every pending operation with
+//   it. While this worker's own connection is down, peers are not judged.
+//
+// Subjects (one NATS token per part; ids and run ids are [A-Za-z0-9_-]+), all under the sender's
+// own prefix, so NATS permissions can allow worker w to publish only on `gossamer.<run>.w.>`:
+//   gossamer.<run>.<sender>.member          join, leave, heartbeat (to everyone)
+//   gossamer.<run>.<sender>.data.<to>       tensor_chunk, all_reduce_chunk
+//   gossamer.<run>.<sender>.ctrl.<to>       chunk_ack, retransmit_request, error_report
+// A worker subscribes to `gossamer.<run>.*.member`, `gossamer.<run>.*.data.<self>` and
+// `gossamer.<run>.*.ctrl.<self>`, and rejects an envelope whose sender differs from its subject's.
+import { connect, type Msg, type NatsConnection, type NodeConnectionOptions, type Subscription } from '@nats-io/transport-node';
+import {
+  AllReducePhase,
+  DType,
+  EnvelopeDecoder,
+  EnvelopeEncoder,
+  ErrorCode,
+  LeaveReason,
+  ReduceOp,
+  TensorReassembler,
+  WireErrorCounter,
+  WorkerState,
+  bytesOf,
+  chunkAt,
+  createEnvelope,
+  decodeTensor,
+  encodeTensor,
+  firstNonFinite,
+  planChunks,
+  tensorByteLength,
+  type Capabilities,
+  type ChunkPlan,
+  type Envelope,
+  type EnvelopeBodies,
+  type MessageKind,
+  type TensorChunk,
+  type TransferKey as WireTransferKey,
+  type WireError,
+  type WireErrorReason,
+} from '@gossamer/wire';
+import { DEFAULT_INT8_BLOCK, WIRE_DTYPES, ringAllReduce, type SegmentLink, type SegmentTransfer } from './allreduce.js';
+import { TokenBucket, type BandwidthLimit } from './bandwidth.js';
+import {
+  BadMessageError,
+  PeerLeftError,
+  TransportClosedError,
+  TransportError,
+  TransportTimeoutError,
+  TransportUsageError,
+} from './errors.js';
+import type {
+  AllReduceOptions,
+  MembershipEvent,
+  ReceiveOptions,
+  SendOptions,
+  TransferKey,
+  Transport,
+  TransportStats,
+  WireDType,
+} from './types.js';
+import { BoundedSet, MembershipStream, Pending, checkCollectiveId, checkKey, sortedIds, transferName } from './util.js';
+
+export interface NatsTransportOptions {
+  /** This worker's id: [A-Za-z0-9_-]+, at most 128 bytes. */
+  readonly id: string;
+  /** The run: [A-Za-z0-9_-]+. Envelopes of other runs are rejected (WRONG_RUN). */
+  readonly runId: string;
+  /** NATS server URL(s), e.g. a NatsServer's `url`. */
+  readonly servers: string | readonly string[];
+  /**
+   * The workers allowed in the run. If given, anything from another sender is rejected
+   * (UNKNOWN_SENDER) and any valid message from a listed worker (re)admits it. If not, a worker
+   * becomes a member by Join or Heartbeat, and other messages from non-members are rejected.
+   */
+  readonly peers?: readonly string[];
+  /** Capabilities announced in Join. */
+  readonly capabilities?: Partial<Capabilities>;
+  /** Heartbeat period, ms (default 1000). */
+  readonly heartbeatIntervalMs?: number;
+  /** A peer silent this long is declared gone, ms (default 5 × heartbeatIntervalMs). */
+  readonly peerTimeoutMs?: number;
+  /** Default receive timeout, ms (default 30 000). */
+  readonly receiveTimeoutMs?: number;
+  /** Default send timeout (until the receiver acknowledges the whole tensor), ms (default 30 000). */
+  readonly sendTimeoutMs?: number;
+  /** Silence after which missing chunks are requested again (or a probe is sent), ms (default 250). */
+  readonly retransmitAfterMs?: number;
+  /** Unacknowledged bytes a sender may have in flight per transfer (default 8 MiB). */
+  readonly windowBytes?: number;
+  /** Largest tensor accepted from a peer, bytes (default 1 GiB): a bound on what a peer can make this worker allocate. */
+  readonly maxTensorBytes?: number;
+  /** Limit on this worker's outgoing tensor data (token bucket), to emulate a slow uplink. */
+  readonly bandwidth?: BandwidthLimit;
+  /** Largest message to send; default (and upper bound) the server's max_payload. */
+  readonly maxPayload?: number;
+  /** Called with every rejected message (e.g. to log it); the transport itself prints nothing. */
+  readonly onWireError?: (error: WireError) => void;
+  /** Extra options for the NATS connection (name, auth, TLS, ...). */
+  readonly connectionOptions?: Partial<NodeConnectionOptions>;
+}
+
+/** The subject scheme (see the file comment). */
+export const natsSubjects = {
+  member: (run: string, sender: string): string => `gossamer.${run}.${sender}.member`,
+  data: (run: string, sender: string, to: string): string => `gossamer.${run}.${sender}.data.${to}`,
+  ctrl: (run: string, sender: string, to: string): string => `gossamer.${run}.${sender}.ctrl.${to}`,
+  /** What worker `self` subscribes to. */
+  subscriptions: (run: string, self: string): string[] => [`gossamer.${run}.*.member`, `gossamer.${run}.*.data.${self}`, `gossamer.${run}.*.ctrl.${self}`],
+  /** Publish permission that confines worker `self` to its own subjects. */
+  publishPermission: (run: string, self: string): string => `gossamer.${run}.${self}.>`,
+};
+
+const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
+const SOFTWARE_VERSION = '0.1.0';
+const REMEMBERED_TRANSFERS = 65_536;
+const SUBJECT_KINDS: Readonly<Record<string, readonly MessageKind[]>> = {
+  member: ['join', 'leave', 'heartbeat'],
+  data: ['tensorChunk', 'allReduceChunk'],
+  ctrl: ['chunkAck', 'retransmitRequest', 'errorReport'],
+};
+const PHASES = { 'reduce-scatter': AllReducePhase.ALL_REDUCE_PHASE_REDUCE_SCATTER, 'all-gather': AllReducePhase.ALL_REDUCE_PHASE_ALL_GATHER } as const;
+
+/** The collective fields of an AllReduceChunk (everything but the chunk). */
+type CollectiveHeader = Omit<EnvelopeBodies['allReduceChunk'], 'chunk'>;
+
+/** A tensor being sent to one peer. */
+interface Outbound {
+  readonly to: string;
+  readonly transfer: WireTransferKey;
+  readonly plan: ChunkPlan;
+  readonly bytes: Uint8Array;
+  readonly scales: Uint8Array | undefined;
+  readonly collective: CollectiveHeader | undefined;
+  readonly pending: Pending<void>;
+  /** Next chunk never sent yet. */
+  nextIndex: number;
+  /** Bytes of chunks sent at least once. */
+  sentBytes: number;
+  ackedBytes: number;
+  creditBytes: number;
+  resend: Set<number>;
+  lastHeard: number;
+  lastSent: number;
+  /** Probes sent since the receiver was last heard (each doubles the wait before the next). */
+  probes: number;
+  pumping: boolean;
+}
+
+/** What the receiving side expects of a transfer, once receive()/receiveSegment() was called. */
+interface Expectation {
+  readonly pending: Pending<Float32Array>;
+  readonly into: Float32Array | undefined;
+  /** Ring segments: the segment the step must carry. */
+  readonly segmentIndex?: number;
+}
+
+/** A tensor arriving from one peer. */
+interface Inbound {
+  readonly from: string;
+  readonly transfer: WireTransferKey;
+  expectation: Expectation | undefined;
+  reassembler: TensorReassembler | undefined;
+  /** The float32 result when the bytes are reassembled into it directly (f32), or after decoding. */
+  values: Float32Array | undefined;
+  /** Staging bytes for lossy dtypes. */
+  staging: { bytes: Uint8Array; scales: Uint8Array | undefined } | undefined;
+  segmentIndex: number | undefined;
+  complete: boolean;
+  highestIndex: number;
+  lastProgress: number;
+  lastRequest: number;
+  /** Requests sent without progress since (each doubles the wait before the next). */
+  requests: number;
+  ackedAtBytes: number;
+}
+
+/** A Transport over NATS. Create it with NatsTransport.connect(). */
+export class NatsTransport implements Transport {
+  readonly id: string;
+  readonly runId: string;
+  private readonly nc: NatsConnection;
+  private readonly encoder = new EnvelopeEncoder();
+  private readonly errors: WireErrorCounter;
+  private readonly decoder: EnvelopeDecoder;
+  private readonly allowlist: ReadonlySet<string> | undefined;
+  private readonly heartbeatIntervalMs: number;
+  private readonly peerTimeoutMs: number;
+  private readonly receiveTimeoutMs: number;
+  private readonly sendTimeoutMs: number;
+  private readonly retransmitAfterMs: number;
+  private readonly windowBytes: number;
+  private readonly ackEveryBytes: number;
+  private readonly maxTensorBytes: number;
+  /** Largest message this transport sends (≤ the server's max_payload). */
+  readonly maxPayload: number;
+  private readonly bucket: TokenBucket | undefined;
+  private readonly capabilities: Capabilities;
+
+  private readonly known = new Map<string, number>(); // member → last time heard from (ms)
+  private readonly peerIntervals = new Map<string, number>(); // member → its heartbeat period (ms)
+  private readonly departed = new Map<string, 'leave' | 'timeout' | 'error'>();
+  private readonly events = new MembershipStream();
+  private readonly outbound = new Map<string, Outbound>();
+  private readonly inbound = new Map<string, Inbound>();
+  /** Finished incoming transfers: 'done' (delivered or waiting) or 'abandoned' (timed out, failed). */
+  private readonly finishedIn = new Map<string, 'done' | 'abandoned'>();
+  private readonly finishedInOrder: string[] = [];
+  private readonly sentKeys = new BoundedSet<string>(REMEMBERED_TRANSFERS);
+  private readonly subscriptions: Subscription[] = [];
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private seq = 0;
+  private round = 0;
+  private disconnected = false;
+  private closed = false;
+  private readonly counters = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, retransmitRequests: 0, chunksRetransmitted: 0, publishErrors: 0, reconnects: 0 };
+
+  private constructor(nc: NatsConnection, options: NatsTransportOptions) {
+    this.nc = nc;
+    this.id = options.id;
+    this.runId = options.runId;
+    this.allowlist = options.peers ? new Set(options.peers) : undefined;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
+    this.peerTimeoutMs = options.peerTimeoutMs ?? 5 * this.heartbeatIntervalMs;
+    this.receiveTimeoutMs = options.receiveTimeoutMs ?? 30_000;
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
+    this.retransmitAfterMs = options.retransmitAfterMs ?? 250;
+    this.windowBytes = options.windowBytes ?? 8 * 1024 * 1024;
+    this.ackEveryBytes = Math.max(1, Math.floor(this.windowBytes / 4));
+    this.maxTensorBytes = options.maxTensorBytes ?? 1024 ** 3;
+    const serverMax = nc.info?.max_payload ?? 1024 * 1024;
+    this.maxPayload = Math.min(options.maxPayload ?? serverMax, serverMax);
+    this.bucket = options.bandwidth ? new TokenBucket(options.bandwidth) : undefined;
+    this.capabilities = {
+      adapter: '',
+      softwareAdapter: false,
+      maxBufferMib: 0,
+      memoryMib: 0,
+      stepsPerSecond: 0,
+      gflops: 0,
+      linkMbps: 0,
+      ...options.capabilities,
+    };
+    this.errors = new WireErrorCounter({ onError: options.onWireError });
+    this.decoder = new EnvelopeDecoder({
+      runId: this.runId,
+      knownSenders: this.allowlist,
+      maxMessageBytes: this.maxPayload,
+      errors: this.errors,
+    });
+  }
+
+  /** Connects, subscribes, announces this worker (Join) and starts heartbeats. */
+  static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
+    if (!TOKEN.test(options.id)) throw new TransportUsageError(`worker id ${JSON.stringify(options.id)} must match [A-Za-z0-9_-]{1,128}`);
+    if (!TOKEN.test(options.runId)) throw new TransportUsageError(`run id ${JSON.stringify(options.runId)} must match [A-Za-z0-9_-]{1,128}`);
+    for (const peer of options.peers ?? []) if (!TOKEN.test(peer)) throw new TransportUsageError(`peer id ${JSON.stringify(peer)} must match [A-Za-z0-9_-]{1,128}`);
+    const nc = await connect({
+      name: `gossamer ${options.runId} ${options.id}`,
+      noEcho: true, // our own broadcasts (membership) are of no use to us
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 200,
+      pingInterval: 20_000,
+      ...options.connectionOptions,
+      servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
+    });
+    const transport = new NatsTransport(nc, options);
+    await transport.start();
+    return transport;
+  }
+
+  private async start(): Promise<void> {
+    for (const subject of natsSubjects.subscriptions(this.runId, this.id)) {
+      const kind = subject.split('.')[3];
+      this.subscriptions.push(this.nc.subscribe(subject, { callback: (err, msg) => (err ? undefined : this.onMessage(msg, kind)) }));
+    }
+    await this.nc.flush(); // subscriptions are in place before anyone hears of us
+    this.publishControl(natsSubjects.member(this.runId, this.id), 'join', {
+      capabilities: this.capabilities,
+      softwareVersion: SOFTWARE_VERSION,
+      resumeRound: 0,
+    });
+    const tickMs = Math.max(5, Math.min(50, Math.floor(this.retransmitAfterMs / 4)));
+    this.timers.push(setInterval(() => this.tick(), tickMs));
+    this.timers.push(setInterval(() => this.heartbeat(), this.heartbeatIntervalMs));
+    for (const t of this.timers) t.unref();
+    void this.watchStatus();
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect') this.disconnected = true;
+      else if (status.type === 'reconnect') {
+        this.disconnected = false;
+        this.counters.reconnects++;
+        // Peers could not be heard while we were cut off: judge them afresh from now.
+        const now = performance.now();
+        for (const peer of this.known.keys()) this.known.set(peer, now);
+        this.heartbeat();
+        for (const o of this.outbound.values()) o.lastHeard = 0; // probe at once
+      }
+    }
+  }
+
+  members(): readonly string[] {
+    return this.closed ? [] : sortedIds([this.id, ...this.known.keys()]);
+  }
+
+  membership(): AsyncIterable<MembershipEvent> {
+    return this.events.iterate(sortedIds(this.known.keys()).map((worker) => ({ kind: 'joined', worker })));
+  }
+
+  /** Resolves when every worker of `ids` is a member; rejects with TransportTimeoutError after `timeoutMs`. */
+  async waitForPeers(ids: readonly string[], timeoutMs = 10_000): Promise<void> {
+    const missing = () => ids.filter((id) => id !== this.id && !this.known.has(id));
+    if (missing().length === 0) return;
+    const deadline = performance.now() + timeoutMs;
+    while (missing().length > 0) {
+      if (this.closed) throw new TransportClosedError(`transport ${this.id} is closed`);
+      if (performance.now() > deadline) throw new TransportTimeoutError(`peers ${missing().join(', ')} did not join within ${timeoutMs} ms`, undefined, timeoutMs);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  stats(): TransportStats {
+    const byReason: Record<string, number> = {};
+    for (const [reason, n] of Object.entries(this.errors.byReason())) if (n > 0) byReason[reason] = n;
+    return {
+      bytesSent: this.counters.bytesSent,
+      bytesReceived: this.counters.bytesReceived,
+      messagesSent: this.counters.messagesSent,
+      messagesReceived: this.counters.messagesReceived,
+      messagesRejected: this.errors.total,
+      retransmitRequests: this.counters.retransmitRequests,
+      chunksRetransmitted: this.counters.chunksRetransmitted,
+      reconnects: this.counters.reconnects,
+      rejectedByReason: byReason,
+    };
+  }
+
+  /** The rejection counter (by reason and sender), for metrics. */
+  get wireErrors(): WireErrorCounter {
+    return this.errors;
+  }
+
+  // ---- public operations -----------------------------------------------------------------------
+
+  send(to: string, key: TransferKey, data: Float32Array, options: SendOptions = {}): Promise<void> {
+    try {
+      checkKey(key);
+      const sentKey = `${to}|${key.tensor}|${key.round}`;
+      if (this.sentKeys.has(sentKey)) throw new TransportUsageError(`${this.id} already sent tensor ${key.tensor} of round ${key.round} to ${to}`);
+      const transfer = pointToPoint(key);
+      const started = this.startOutbound(to, transfer, data, options.dtype ?? 'f32', options.blockSize ?? DEFAULT_INT8_BLOCK, undefined, options.timeoutMs ?? this.sendTimeoutMs, options.signal);
+      this.sentKeys.add(sentKey);
+      return started;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  receive(from: string, key: TransferKey, options: ReceiveOptions = {}): Promise<Float32Array> {
+    try {
+      checkKey(key);
+      return this.expect(from, pointToPoint(key), options.into, undefined, options.timeoutMs ?? this.receiveTimeoutMs, options.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async allReduce(key: TransferKey, data: Float32Array, options: AllReduceOptions = {}): Promise<Float32Array> {
+    checkKey(key);
+    const collectiveId = options.collectiveId ?? 1;
+    checkCollectiveId(collectiveId);
+    this.ensureOpen();
+    return ringAllReduce(this.segmentLink, data, {
+      self: this.id,
+      group: options.group ?? this.members(),
+      key,
+      op: options.op ?? 'mean',
+      dtype: options.dtype ?? 'f32',
+      blockSize: options.blockSize ?? DEFAULT_INT8_BLOCK,
+      collectiveId,
+      timeoutMs: options.timeoutMs ?? this.receiveTimeoutMs,
+    });
+  }
+
+  private readonly segmentLink: SegmentLink = {
+    sendSegment: (to: string, t: SegmentTransfer, values: Float32Array) => {
+      const collective: CollectiveHeader = {
+        collectiveId: t.collectiveId,
+        phase: PHASES[t.phase],
+        step: t.step,
+        ringSize: t.ringSize,
+        segmentIndex: t.segmentIndex,
+        segmentByteOffset: tensorByteLength(WIRE_DTYPES[t.dtype], t.segmentOffset),
+        op: t.op === 'mean' ? ReduceOp.REDUCE_OP_MEAN : ReduceOp.REDUCE_OP_SUM,
+        contributions: t.contributions,
+      };
+      return this.startOutbound(to, segmentTransfer(t), values, t.dtype, t.blockSize, collective, t.timeoutMs, undefined);
+    },
+    receiveSegment: async (from: string, t: SegmentTransfer, into: Float32Array) => {
+      await this.expect(from, segmentTransfer(t), into, t.segmentIndex, t.timeoutMs, undefined);
+    },
+  };
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.publishControl(natsSubjects.member(this.runId, this.id), 'leave', { reason: LeaveReason.LEAVE_REASON_SHUTDOWN, detail: '', lastRound: this.round });
+    const error = () => new TransportClosedError(`transport ${this.id} is closed`);
+    for (const o of [...this.outbound.values()]) o.pending.reject(error());
+    for (const i of [...this.inbound.values()]) i.expectation?.pending.reject(error());
+    this.inbound.clear();
+    this.events.end();
+    // A frozen server never answers the flush: bound the wait, then close regardless.
+    await Promise.race([this.nc.flush().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
+    await this.nc.close().catch(() => undefined);
+  }
+
+  // ---- sending ----------------------------------------------------------------------------------
+
+  private startOutbound(
+    to: string,
+    transfer: WireTransferKey,
+    data: Float32Array,
+    dtype: WireDType,
+    blockSize: number,
+    collective: CollectiveHeader | undefined,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    this.ensureOpen();
+    this.ensurePeer(to);
+    const bad = firstNonFinite(bytesOf(data), DType.DTYPE_F32);
+    if (bad >= 0) throw new BadMessageError(`element ${bad} of the tensor for ${to} is ${data[bad]}: only finite values can be sent`, to);
+    const wireDType = WIRE_DTYPES[dtype];
+    // f32 goes out straight from the caller's buffer (one copy, into each message); other dtypes are
+    // encoded once here.
+    const encoded = encodeTensor(data, wireDType, dtype === 'int8' ? blockSize : 0);
+    // A finite float32 can still overflow f16 (|x| > 65504); the receiver would refuse it forever.
+    const badEncoded = dtype === 'f16' || dtype === 'bf16' ? firstNonFinite(encoded.bytes, wireDType) : -1;
+    if (badEncoded >= 0) throw new BadMessageError(`element ${badEncoded} of the tensor for ${to} is not finite on the wire (${dtype}): only finite values can be sent`, to);
+    const plan = planChunks(
+      { tensorId: transfer.tensorId, round: transfer.round, dtype: wireDType, elementCount: data.length, blockSize: encoded.blockSize },
+      { runId: this.runId, sender: this.id, maxPayload: this.maxPayload },
+    );
+    const name = transferName(to, transfer.tensorId, transfer.round, transfer.collectiveId, transfer.phase, transfer.step);
+    if (this.outbound.has(name)) throw new TransportUsageError(`${name} is already being sent`, to);
+    this.round = transfer.round;
+    const pending = new Pending<void>({
+      timeoutMs,
+      signal,
+      timeoutError: () => new TransportTimeoutError(`${to} did not acknowledge ${describe(transfer)} within ${timeoutMs} ms`, to, timeoutMs),
+      onSettle: () => this.outbound.delete(name),
+    });
+    const now = performance.now();
+    const o: Outbound = {
+      to,
+      transfer,
+      plan,
+      bytes: encoded.bytes,
+      scales: dtype === 'int8' ? encoded.scales : undefined,
+      collective,
+      pending,
+      nextIndex: 0,
+      sentBytes: 0,
+      ackedBytes: 0,
+      creditBytes: this.windowBytes,
+      resend: new Set(),
+      lastHeard: now,
+      lastSent: now,
+      probes: 0,
+      pumping: false,
+    };
+    this.outbound.set(name, o);
+    void this.pump(o);
+    return pending.promise;
+  }
+
+  /** Sends what the window and the repair queue allow; re-entered on every ack and request. */
+  private async pump(o: Outbound): Promise<void> {
+    if (o.pumping) return;
+    o.pumping = true;
+    try {
+      while (!o.pending.settled && !this.closed) {
+        let index: number;
+        if (o.resend.size > 0) {
+          index = o.resend.values().next().value as number;
+          o.resend.delete(index);
+          this.counters.chunksRetransmitted++;
+        } else if (o.nextIndex < o.plan.chunkCount && o.sentBytes - o.ackedBytes < o.creditBytes) {
+          index = o.nextIndex++;
+          o.sentBytes += Math.min(o.plan.chunkBytes, o.plan.totalBytes - index * o.plan.chunkBytes);
+        } else break;
+        await this.sendChunk(o, index);
+      }
+    } finally {
+      o.pumping = false;
+    }
+  }
+
+  private async sendChunk(o: Outbound, index: number): Promise<void> {
+    const chunk = chunkAt(o.plan, o.bytes, index, o.scales);
+    if (this.bucket !== undefined) {
+      await this.bucket.take(chunk.payload.length + 200);
+      if (o.pending.settled || this.closed) return;
+    }
+    const subject = natsSubjects.data(this.runId, this.id, o.to);
+    if (o.collective === undefined) this.publish(subject, 'tensorChunk', chunk);
+    else this.publish(subject, 'allReduceChunk', { ...o.collective, chunk });
+    o.lastSent = performance.now();
+  }
+
+  private onAck(from: string, ack: EnvelopeBodies['chunkAck']): void {
+    const o = this.outbound.get(transferName(from, ack.transfer.tensorId, ack.transfer.round, ack.transfer.collectiveId, ack.transfer.phase, ack.transfer.step));
+    if (o === undefined) return; // already complete (a repeated final ack) or never sent
+    o.lastHeard = performance.now();
+    o.probes = 0;
+    o.ackedBytes = Math.max(o.ackedBytes, ack.ackedBytes);
+    o.creditBytes = ack.creditBytes;
+    if (ack.complete) o.pending.resolve();
+    else void this.pump(o);
+  }
+
+  private onRetransmitRequest(from: string, request: EnvelopeBodies['retransmitRequest']): void {
+    const t = request.transfer;
+    const o = this.outbound.get(transferName(from, t.tensorId, t.round, t.collectiveId, t.phase, t.step));
+    if (o === undefined) return;
+    o.lastHeard = performance.now();
+    o.probes = 0;
+    if (request.allChunks) for (let i = 0; i < o.nextIndex; i++) o.resend.add(i);
+    else for (const i of request.missingChunks) if (i < o.nextIndex) o.resend.add(i);
+    void this.pump(o);
+  }
+
+  private onErrorReport(from: string, report: EnvelopeBodies['errorReport']): void {
+    const t = report.transfer;
+    if (t == null) return;
+    const o = this.outbound.get(transferName(from, t.tensorId, t.round, t.collectiveId, t.phase, t.step));
+    o?.pending.reject(new BadMessageError(`${from} rejected ${describe(t)}: ${report.detail}`, from));
+  }
+
+  // ---- receiving --------------------------------------------------------------------------------
+
+  private expect(
+    from: string,
+    transfer: WireTransferKey,
+    into: Float32Array | undefined,
+    segmentIndex: number | undefined,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Float32Array> {
+    this.ensureOpen();
+    const name = transferName(from, transfer.tensorId, transfer.round, transfer.collectiveId, transfer.phase, transfer.step);
+    const finished = this.finishedIn.get(name);
+    if (finished !== undefined) throw new TransportUsageError(`${describe(transfer)} from ${from} was already ${finished === 'done' ? 'received' : 'abandoned'}`, from);
+    let i = this.inbound.get(name);
+    if (i?.expectation !== undefined) throw new TransportUsageError(`${describe(transfer)} from ${from} is already being received`, from);
+    if (i === undefined || !i.complete) this.ensurePeer(from); // a complete tensor is delivered even if its sender left since
+    if (i === undefined) {
+      i = this.newInbound(from, transfer);
+      this.inbound.set(name, i);
+    }
+    const inbound = i;
+    const pending = new Pending<Float32Array>({
+      timeoutMs,
+      signal,
+      timeoutError: () => {
+        const got = inbound.reassembler ? `${inbound.reassembler.receivedChunks} of ${inbound.reassembler.chunkCount} chunks` : 'nothing';
+        return new TransportTimeoutError(`${describe(transfer)} from ${from}: ${got} within ${timeoutMs} ms`, from, timeoutMs);
+      },
+      onSettle: () => {
+        // Resolved: delivered. Rejected: the transfer is abandoned and its late chunks are refused.
+        if (this.inbound.get(name) === inbound) this.finish(name, inbound.complete ? 'done' : 'abandoned');
+      },
+    });
+    inbound.expectation = { pending, into, segmentIndex };
+    this.round = transfer.round;
+    if (inbound.reassembler !== undefined) {
+      const problem = this.checkExpectation(inbound, inbound.reassembler.expected.elementCount);
+      if (problem !== undefined) this.failInbound(name, inbound, problem);
+      else if (inbound.complete) this.deliver(inbound);
+    }
+    return pending.promise;
+  }
+
+  private newInbound(from: string, transfer: WireTransferKey): Inbound {
+    const now = performance.now();
+    return {
+      from,
+      transfer,
+      expectation: undefined,
+      reassembler: undefined,
+      values: undefined,
+      staging: undefined,
+      segmentIndex: undefined,
+      complete: false,
+      highestIndex: -1,
+      lastProgress: now,
+      lastRequest: now,
+      requests: 0,
+      ackedAtBytes: 0,
+    };
+  }
+
+  /** Why the arriving tensor cannot satisfy the expectation, if it cannot. */
+  private checkExpectation(i: Inbound, elementCount: number): string | undefined {
+    const e = i.expectation;
+    if (e === undefined) return undefined;
+    if (e.into !== undefined && e.into.length !== elementCount) return `tensor of ${elementCount} elements, the destination holds ${e.into.length}`;
+    if (e.segmentIndex !== undefined && i.segmentIndex !== undefined && i.segmentIndex !== e.segmentIndex) {
+      return `segment ${i.segmentIndex}, expected segment ${e.segmentIndex}`;
+    }
+    return undefined;
+  }
+
+  private onChunk(from: string, chunk: TensorChunk, transfer: WireTransferKey, segmentIndex: number | undefined): void {
+    const name = transferName(from, transfer.tensorId, transfer.round, transfer.collectiveId, transfer.phase, transfer.step);
+    const finished = this.finishedIn.get(name);
+    if (finished !== undefined) {
+      if (finished === 'done') {
+        this.record({ reason: 'DUPLICATE', sender: from, detail: `chunk ${chunk.chunkIndex} of a transfer already complete`, kind: 'tensorChunk' });
+        // The final ack may have been lost: repeat it so the sender stops.
+        this.publishControl(natsSubjects.ctrl(this.runId, this.id, from), 'chunkAck', { transfer, ackedBytes: chunk.totalBytes, creditBytes: this.windowBytes, complete: true });
+      } else {
+        this.record({ reason: 'WRONG_ROUND', sender: from, detail: `late chunk ${chunk.chunkIndex} of an abandoned transfer`, kind: 'tensorChunk' });
+        this.reportError(from, transfer, ErrorCode.ERROR_CODE_WRONG_ROUND, 'the receiver abandoned this transfer (timeout or error)');
+      }
+      return;
+    }
+    let i = this.inbound.get(name);
+    if (i === undefined) {
+      i = this.newInbound(from, transfer);
+      this.inbound.set(name, i);
+    }
+    if (i.reassembler === undefined) {
+      // The first chunk fixes the tensor's geometry; everything later must agree with it.
+      const totalBytes = chunk.totalBytes;
+      if (totalBytes > this.maxTensorBytes) {
+        this.record({ reason: 'OVERSIZED', sender: from, detail: `tensor of ${totalBytes} bytes, the limit is ${this.maxTensorBytes}`, kind: 'tensorChunk' });
+        this.failInbound(name, i, `tensor of ${totalBytes} bytes exceeds this worker's limit of ${this.maxTensorBytes}`);
+        return;
+      }
+      i.segmentIndex = segmentIndex;
+      const problem = this.checkExpectation(i, chunk.elementCount);
+      if (problem !== undefined) {
+        this.record({ reason: 'LENGTH_MISMATCH', sender: from, detail: problem, kind: 'tensorChunk' });
+        this.failInbound(name, i, problem);
+        return;
+      }
+      const into = i.expectation?.into;
+      let destination: Uint8Array;
+      let scalesDestination: Uint8Array | undefined;
+      if (chunk.dtype === DType.DTYPE_F32) {
+        i.values = into ?? new Float32Array(chunk.elementCount);
+        destination = bytesOf(i.values); // reassembly straight into the result
+      } else {
+        destination = new Uint8Array(totalBytes);
+        scalesDestination = chunk.blockSize > 0 ? new Uint8Array(4 * Math.ceil(chunk.elementCount / chunk.blockSize)) : undefined;
+        i.staging = { bytes: destination, scales: scalesDestination };
+      }
+      i.reassembler = new TensorReassembler(
+        { tensorId: transfer.tensorId, round: transfer.round, dtype: chunk.dtype, elementCount: chunk.elementCount, blockSize: chunk.blockSize, from },
+        { destination, scalesDestination, verifyChecksum: false, errors: this.errors },
+      );
+    } else if (segmentIndex !== i.segmentIndex) {
+      this.record({ reason: 'MISMATCH', sender: from, detail: `segment ${segmentIndex} in a transfer of segment ${i.segmentIndex}`, kind: 'allReduceChunk' });
+      return;
+    }
+    const r = i.reassembler;
+    const result = r.accept(chunk, from);
+    const now = performance.now();
+    if (!result.ok) {
+      if (result.error.reason === 'DUPLICATE') {
+        // A probe or a repeat: tell the sender where we stand and what is still missing.
+        this.sendAck(i, false);
+        this.requestMissing(i, now, true);
+      }
+      return;
+    }
+    i.lastProgress = now;
+    i.requests = 0;
+    const gap = chunk.chunkIndex > i.highestIndex + 1;
+    i.highestIndex = Math.max(i.highestIndex, chunk.chunkIndex);
+    if (result.complete) {
+      i.complete = true;
+      if (i.staging !== undefined) {
+        const target = i.expectation?.into ?? new Float32Array(chunk.elementCount);
+        i.values = decodeTensor({ dtype: chunk.dtype, elementCount: chunk.elementCount, blockSize: chunk.blockSize, bytes: i.staging.bytes, scales: i.staging.scales ?? new Uint8Array(0) }, target);
+        i.staging = undefined;
+      }
+      this.sendAck(i, true);
+      if (i.expectation !== undefined) this.deliver(i);
+      return;
+    }
+    if (r.receivedBytes - i.ackedAtBytes >= this.ackEveryBytes) this.sendAck(i, false);
+    // One publisher's messages arrive in order, so a gap means loss (e.g. across a reconnect).
+    if (gap) this.requestMissing(i, now, false);
+  }
+
+  private sendAck(i: Inbound, complete: boolean): void {
+    const r = i.reassembler;
+    if (r === undefined) return;
+    i.ackedAtBytes = r.receivedBytes;
+    this.publishControl(natsSubjects.ctrl(this.runId, this.id, i.from), 'chunkAck', {
+      transfer: i.transfer,
+      ackedBytes: r.receivedBytes,
+      creditBytes: this.windowBytes,
+      complete,
+    });
+  }
+
+  /** Asks the sender for what is missing, at most once per retransmitAfterMs/2 (or regardless, on a probe). */
+  private requestMissing(i: Inbound, now: number, probe: boolean): void {
+    if (i.complete || (!probe && now - i.lastRequest < this.retransmitAfterMs / 2)) return;
+    const missing = i.reassembler?.missingChunkIndices() ?? null;
+    if (missing !== null && missing.length === 0) return;
+    i.lastRequest = now;
+    i.requests++;
+    this.counters.retransmitRequests++;
+    // Only chunks below the highest seen are known to be lost; later ones may still be on their way.
+    const lost = missing === null ? [] : missing.filter((index) => index < i.highestIndex || probe);
+    this.publishControl(natsSubjects.ctrl(this.runId, this.id, i.from), 'retransmitRequest', {
+      transfer: i.transfer,
+      missingChunks: lost.length > 0 ? lost : (missing ?? []),
+      allChunks: missing === null,
+    });
+  }
+
+  private deliver(i: Inbound): void {
+    const e = i.expectation;
+    if (e === undefined || i.values === undefined) return;
+    if (e.into !== undefined && e.into !== i.values) e.into.set(i.values);
+    e.pending.resolve(e.into ?? i.values);
+  }
+
+  private failInbound(name: string, i: Inbound, problem: string): void {
+    this.finish(name, 'abandoned');
+    this.reportError(i.from, i.transfer, ErrorCode.ERROR_CODE_LENGTH_MISMATCH, problem);
+    i.expectation?.pending.reject(new BadMessageError(`${describe(i.transfer)} from ${i.from}: ${problem}`, i.from));
+  }
+
+  private finish(name: string, state: 'done' | 'abandoned'): void {
+    this.inbound.delete(name);
+    if (!this.finishedIn.has(name)) this.finishedInOrder.push(name);
+    this.finishedIn.set(name, state);
+    // Bounded memory: forget the oldest finished transfers.
+    while (this.finishedInOrder.length > REMEMBERED_TRANSFERS) this.finishedIn.delete(this.finishedInOrder.shift() as string);
+  }
+
+  private reportError(to: string, transfer: WireTransferKey, code: ErrorCode, detail: string): void {
+    this.publishControl(natsSubjects.ctrl(this.runId, this.id, to), 'errorReport', { code, detail: detail.slice(0, 1000), aboutSeq: 0, transfer, fatal: false });
+  }
+
+  // ---- messages in --------------------------------------------------------------------------------
+
+  private onMessage(msg: Msg, subjectKind: string): void {
+    try {
+      this.handle(msg, subjectKind);
+    } catch (err) {
+      // Never let one message take the worker down; count it under the subject's sender.
+      this.record({ reason: 'MALFORMED', sender: msg.subject.split('.')[2] ?? '(unknown)', detail: `handling failed: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+
+  private handle(msg: Msg, subjectKind: string): void {
+    if (this.closed) return;
+    const data = msg.data;
+    this.counters.messagesReceived++;
+    this.counters.bytesReceived += data.length;
+    const subjectSender = msg.subject.split('.')[2];
+    const decoded = this.decoder.decode(data, subjectSender);
+    if (!decoded.ok) return; // counted and reported by the decoder
+    const e: Envelope = decoded.envelope;
+    if (e.sender !== subjectSender) {
+      this.record({ reason: 'MISMATCH', sender: subjectSender, detail: `envelope claims sender ${JSON.stringify(e.sender)} on the subject of ${subjectSender}`, kind: e.body, seq: e.seq });
+      return;
+    }
+    if (!(SUBJECT_KINDS[subjectKind] ?? []).includes(e.body)) {
+      this.record({ reason: 'MALFORMED', sender: e.sender, detail: `${e.body} on a ${subjectKind} subject`, kind: e.body, seq: e.seq });
+      return;
+    }
+    if (!this.known.has(e.sender)) {
+      if (e.body === 'leave') return;
+      const admissible = this.allowlist !== undefined || e.body === 'join' || e.body === 'heartbeat';
+      if (!admissible) {
+        this.record({ reason: 'UNKNOWN_SENDER', sender: e.sender, detail: `${e.body} from a worker that has not joined`, kind: e.body, seq: e.seq });
+        return;
+      }
+      this.admit(e.sender);
+    }
+    this.known.set(e.sender, performance.now());
+    switch (e.body) {
+      case 'join':
+        // Let the newcomer learn about us now rather than at our next heartbeat.
+        this.heartbeat();
+        return;
+      case 'heartbeat':
+        this.peerIntervals.set(e.sender, e.heartbeat.intervalMs);
+        return;
+      case 'leave':
+        this.peerGone(e.sender, 'leave');
+        return;
+      case 'tensorChunk':
+        this.onChunk(e.sender, e.tensorChunk, pointToPoint({ tensor: e.tensorChunk.tensorId, round: e.tensorChunk.round }), undefined);
+        return;
+      case 'allReduceChunk': {
+        const a = e.allReduceChunk;
+        const transfer: WireTransferKey = { tensorId: a.chunk.tensorId, round: a.chunk.round, collectiveId: a.collectiveId, phase: a.phase, step: a.step };
+        this.onChunk(e.sender, a.chunk, transfer, a.segmentIndex);
+        return;
+      }
+      case 'chunkAck':
+        this.onAck(e.sender, e.chunkAck);
+        return;
+      case 'retransmitRequest':
+        this.onRetransmitRequest(e.sender, e.retransmitRequest);
+        return;
+      case 'errorReport':
+        this.onErrorReport(e.sender, e.errorReport);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private record(error: WireError): void {
+    this.errors.record(error);
+  }
+
+  private admit(peer: string): void {
+    this.known.set(peer, performance.now());
+    this.departed.delete(peer);
+    this.events.emit({ kind: 'joined', worker: peer });
+  }
+
+  private peerGone(peer: string, reason: 'leave' | 'timeout' | 'error'): void {
+    if (!this.known.delete(peer)) return;
+    this.departed.set(peer, reason);
+    const error = () => new PeerLeftError(`${peer} left the run (${reason})`, peer, reason);
+    for (const o of [...this.outbound.values()]) if (o.to === peer) o.pending.reject(error());
+    for (const [name, i] of [...this.inbound]) {
+      if (i.from !== peer) continue;
+      if (i.expectation !== undefined) i.expectation.pending.reject(error());
+      else if (!i.complete) this.inbound.delete(name); // partial data of a dead peer is useless
+    }
+    this.events.emit({ kind: 'left', worker: peer, reason });
+  }
+
+  // ---- timers -------------------------------------------------------------------------------------
+
+  private heartbeat(): void {
+    if (this.closed) return;
+    this.publishControl(natsSubjects.member(this.runId, this.id), 'heartbeat', {
+      round: this.round,
+      state: this.outbound.size + this.inbound.size > 0 ? WorkerState.WORKER_STATE_EXCHANGING : WorkerState.WORKER_STATE_TRAINING,
+      intervalMs: this.heartbeatIntervalMs,
+    });
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    const now = performance.now();
+    if (!this.disconnected) {
+      for (const [peer, lastHeard] of [...this.known]) if (now - lastHeard > this.peerTimeoutMs) this.peerGone(peer, 'timeout');
+    }
+    // Repair with exponential backoff (×2 per unanswered attempt, at most ×16), so a receiver that
+    // is merely slow is not flooded with probes while its server-side backlog is already large.
+    const backoff = (attempts: number): number => this.retransmitAfterMs * 2 ** Math.min(attempts, 4);
+    for (const i of this.inbound.values()) {
+      if (!i.complete && i.reassembler !== undefined && now - i.lastProgress > this.retransmitAfterMs && now - i.lastRequest > backoff(i.requests)) {
+        this.requestMissing(i, now, true);
+      }
+    }
+    for (const o of this.outbound.values()) {
+      // Probe only a receiver that is demonstrably running (heard from within 1.5 heartbeats): one
+      // whose event loop is blocked sends nothing, and probes would only pile up in its server-side
+      // backlog (a full chunk each) until the server cut it as a slow consumer.
+      const heard = this.known.get(o.to);
+      const receiverRunning = heard !== undefined && now - heard < 1.5 * (this.peerIntervals.get(o.to) ?? this.heartbeatIntervalMs);
+      if (receiverRunning && o.nextIndex > 0 && !o.pumping && now - o.lastSent > this.retransmitAfterMs && now - o.lastHeard > backoff(2 * o.probes)) {
+        // Silence: re-send the last chunk sent; the receiver answers with an ack or a request.
+        o.lastHeard = now;
+        o.probes++;
+        o.resend.add(o.nextIndex - 1);
+        void this.pump(o);
+      }
+    }
+  }
+
+  // ---- messages out -------------------------------------------------------------------------------
+
+  private publish<K extends MessageKind>(subject: string, kind: K, body: EnvelopeBodies[K]): void {
+    this.seq = (this.seq + 1) >>> 0 || 1;
+    const envelope = createEnvelope({ runId: this.runId, sender: this.id, seq: this.seq, sendTimeMs: Date.now() }, kind, body) as unknown as Envelope;
+    // encode() returns a fresh buffer per message: publish() keeps a reference until its next flush.
+    const bytes = this.encoder.encode(envelope);
+    try {
+      this.nc.publish(subject, bytes);
+      this.counters.messagesSent++;
+      this.counters.bytesSent += bytes.length;
+    } catch {
+      // Closed connection or the like: the message is lost, and repair (or the timeouts) take over.
+      this.counters.publishErrors++;
+    }
+  }
+
+  private publishControl<K extends MessageKind>(subject: string, kind: K, body: EnvelopeBodies[K]): void {
+    this.publish(subject, kind, body);
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new TransportClosedError(`transport ${this.id} is closed`);
+  }
+
+  private ensurePeer(peer: string): void {
+    if (peer === this.id) throw new TransportUsageError(`${this.id} cannot exchange with itself`);
+    if (this.known.has(peer)) return;
+    const left = this.departed.get(peer);
+    if (left !== undefined) throw new PeerLeftError(`${peer} left the run (${left})`, peer, left);
+    throw new TransportUsageError(`${peer} is not a member of the run`, peer);
+  }
+}
+
+function pointToPoint(key: TransferKey): WireTransferKey {
+  return { tensorId: key.tensor, round: key.round, collectiveId: 0, phase: AllReducePhase.ALL_REDUCE_PHASE_UNSPECIFIED, step: 0 };
+}
+
+function segmentTransfer(t: SegmentTransfer): WireTransferKey {
+  return { tensorId: t.key.tensor, round: t.key.round, collectiveId: t.collectiveId, phase: PHASES[t.phase], step: t.step };
+}
+
+function describe(t: WireTransferKey): string {
+  const base = `tensor ${t.tensorId} of round ${t.round}`;
+  return t.collectiveId === 0 ? base : `${base} (all-reduce ${t.collectiveId} phase ${t.phase} step ${t.step})`;
+}
+
+/** True when `error` is one of the transport's typed errors. */
+export function isTransportError(error: unknown): error is TransportError {
+  return error instanceof TransportError;
+}
+
+export type { WireErrorReason };
