@@ -1,0 +1,26 @@
+export { GossipMixer, TENSOR } from './mixer.js';
+export {
+  parseSchedule,
+  describeSchedule,
+  gossipTopology,
+  planRound,
+  type CommunicationSchedule,
+  type RoundPlan,
+  type GossipTopology,
+  type PlanContext,
+} from './schedule.js';
+export {
+  runDsgdWorker,
+  finalMerge,
+  consensusDistance,
+  readParameters,
+  type DsgdOptions,
+  type FinalMerge,
+  type WorkerContext,
+  type RoundEvent,
+  type MergedEvent,
+  type AlgorithmEvent,
+  type DsgdResult,
+} from './worker.js';
+export { runAllReduceSgdWorker, type AllReduceSgdOptions } from './baselines.js';
+export { simulateWorkers, workerIds } from './simulate.js';

@@ -1,0 +1,116 @@
+// Gossip mixing of a replica's flat parameter buffer with its peers' over a Transport:
+//   send x to the peers that need it, receive the peers' x into preallocated host arrays, upload them
+//   stacked into one staging buffer, and mix on the GPU in one dispatch (x ← w_self·x + Σ w_k·x_k).
+// Steady state allocates no GPU buffer: staging sized for the largest degree seen, reused.
+import { STORAGE_USAGE, type Gpu } from '@gossamer/gpu';
+import { mixNeighbours, span, type F32Span } from '@gossamer/kernels';
+import type { NodeMixing } from '@gossamer/topology';
+import type { Transport } from '@gossamer/transport';
+
+/** Tensor ids on the wire (TransferKey.tensor). */
+export const TENSOR = {
+  /** Parameters pushed for gossip mixing. */
+  params: 1,
+  /** Parameters of the final merge (its rounds are numbered from 0). */
+  merge: 2,
+  /** Parameters averaged by all-reduce. */
+  average: 3,
+  /** Gradients averaged by all-reduce (synchronous SGD baseline). */
+  gradients: 4,
+  /** Metric all-reduces (consensus distance). */
+  metrics: 5,
+} as const;
+
+export class GossipMixer {
+  private staging?: GPUBuffer;
+  private stagingVectors = 0;
+  private readonly weights: GPUBuffer;
+  private readonly host: Float32Array[] = [];
+
+  /**
+   * @param ids worker ids by index (the topology's node numbering).
+   * @param length floats of the flat vector (the replica's layout length).
+   */
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly transport: Transport,
+    private readonly ids: readonly string[],
+    private readonly length: number,
+  ) {
+    this.weights = gpu.createBuffer(4 * 64, STORAGE_USAGE, 'mixer/weights');
+  }
+
+  private ensureStaging(vectors: number): GPUBuffer {
+    if (!this.staging || this.stagingVectors < vectors) {
+      this.staging?.destroy();
+      this.stagingVectors = Math.max(vectors, 1);
+      this.staging = this.gpu.createBuffer(4 * this.length * this.stagingVectors, STORAGE_USAGE, 'mixer/staging');
+    }
+    while (this.host.length < vectors) this.host.push(new Float32Array(this.length));
+    return this.staging;
+  }
+
+  /**
+   * Sends `local` (a host copy of x, not to be modified until this resolves) to node.send's peers
+   * under `key` and receives node.recv's vectors, in node.recv order (preallocated host arrays,
+   * valid until the next exchange).
+   */
+  async exchange(local: Float32Array, node: NodeMixing, key: { tensor: number; round: number }): Promise<Float32Array[]> {
+    this.ensureStaging(node.recv.length);
+    const sends = node.send.map((e) => this.transport.send(this.idOf(e.peer), key, local));
+    const received = node.recv.map((e, k) => this.transport.receive(this.idOf(e.peer), key, { into: this.host[k] }));
+    // Settle both before rethrowing, so no rejection is left unobserved.
+    const [sent, got] = await Promise.all([Promise.allSettled(sends), Promise.allSettled(received)]);
+    for (const r of [...sent, ...got]) if (r.status === 'rejected') throw r.reason;
+    return got.map((r) => (r as PromiseFulfilledResult<Float32Array>).value);
+  }
+
+  /**
+   * Encodes x ← selfWeight·x + Σ_k weights[k]·received[k] + Σ extra (one upload of the received
+   * vectors, one dispatch) and submits it. `extra` vectors are host arrays or GPU buffers (copied on
+   * the GPU), e.g. −(1 − w_ii)·x^t for the overlapped D-PSGD form.
+   */
+  apply(
+    x: F32Span,
+    selfWeight: number,
+    received: readonly Float32Array[],
+    weights: readonly number[],
+    extra: readonly { values: Float32Array | GPUBuffer; weight: number }[] = [],
+  ): void {
+    const total = received.length + extra.length;
+    const staging = this.ensureStaging(total);
+    const w = new Float32Array(total + 1);
+    w[0] = selfWeight;
+    received.forEach((values, k) => {
+      this.gpu.write(staging, 4 * k * this.length, values);
+      w[k + 1] = weights[k];
+    });
+    const step = this.gpu.beginStep('gossip-mix');
+    extra.forEach((e, j) => {
+      const k = received.length + j;
+      if (e.values instanceof Float32Array) this.gpu.write(staging, 4 * k * this.length, e.values);
+      else step.copy(e.values, 0, staging, 4 * k * this.length, 4 * this.length);
+      w[k + 1] = e.weight;
+    });
+    this.gpu.write(this.weights, 0, w);
+    mixNeighbours(step, { x, received: span(staging, 0, Math.max(total, 1) * this.length), count: total, weights: span(this.weights, 0, total + 1) });
+    step.submit();
+  }
+
+  /** exchange + apply with the node's own weights (adapt-then-combine gossip). */
+  async mix(x: F32Span, local: Float32Array, node: NodeMixing, key: { tensor: number; round: number }): Promise<void> {
+    const received = await this.exchange(local, node, key);
+    this.apply(x, node.self, received, node.recv.map((e) => e.w));
+  }
+
+  private idOf(peer: number): string {
+    const id = this.ids[peer];
+    if (id === undefined) throw new Error(`GossipMixer: no worker with index ${peer} (have ${this.ids.length})`);
+    return id;
+  }
+
+  destroy(): void {
+    this.staging?.destroy();
+    this.weights.destroy();
+  }
+}
