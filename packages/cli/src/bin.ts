@@ -2,10 +2,12 @@
 import { helpText, parse, UsageError, type Command } from './command.js';
 import { bench } from './commands/bench.js';
 import { doctor } from './commands/doctor.js';
+import { report } from './commands/report.js';
 import { selfcheck } from './commands/selfcheck.js';
 import { train } from './commands/train.js';
+import { worker } from './commands/worker.js';
 
-const commands: Command[] = [train, selfcheck, doctor, bench];
+const commands: Command[] = [train, worker, report, selfcheck, doctor, bench];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

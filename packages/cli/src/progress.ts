@@ -68,3 +68,80 @@ export class ProgressView {
     }
   }
 }
+
+/** The events of a distributed run's workers, as the launcher receives them (JSON lines). */
+export interface WorkerLine {
+  type: string;
+  worker?: string;
+  round?: number;
+  rounds?: number;
+  loss?: number;
+  accuracy?: number;
+  consensusDistance?: number;
+  mergedAccuracy?: number;
+  localAccuracy?: number;
+  method?: string;
+}
+
+/**
+ * Progress of a distributed run: one line per completed round (all workers), with the mean loss,
+ * mean local accuracy on evaluation rounds and the consensus distance when measured; redrawn in
+ * place on a TTY, printed on evaluation rounds otherwise.
+ */
+export class DistributedProgressView {
+  private rounds = 0;
+  private readonly byRound = new Map<number, WorkerLine[]>();
+  private readonly start = performance.now();
+  private lineOpen = false;
+
+  constructor(
+    private readonly workers: number,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly tty = out.isTTY === true,
+  ) {}
+
+  private write(line: string, transient: boolean): void {
+    if (this.tty) {
+      this.out.write(`\r\x1b[2K${line}${transient ? '' : '\n'}`);
+      this.lineOpen = transient;
+    } else if (!transient) {
+      this.out.write(`${line}\n`);
+    }
+  }
+
+  handle(e: WorkerLine): void {
+    if (e.type === 'start' && e.rounds !== undefined) this.rounds = e.rounds;
+    if (e.type === 'round' && e.round !== undefined) {
+      const list = this.byRound.get(e.round) ?? [];
+      list.push(e);
+      this.byRound.set(e.round, list);
+      if (list.length === this.workers) {
+        this.byRound.delete(e.round);
+        const mean = (f: (x: WorkerLine) => number | undefined) => {
+          const v = list.map(f).filter((x): x is number => x !== undefined && Number.isFinite(x));
+          return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
+        };
+        const loss = mean((x) => x.loss);
+        const acc = mean((x) => x.accuracy);
+        const cd = mean((x) => x.consensusDistance);
+        const done = e.round + 1;
+        const elapsed = performance.now() - this.start;
+        const eta = (elapsed / done) * Math.max(0, this.rounds - done);
+        const text =
+          `round ${done}/${this.rounds} ${bar(done / Math.max(1, this.rounds))} ${this.workers} workers` +
+          `${loss !== undefined ? ` loss ${loss.toFixed(4)}` : ''}` +
+          `${acc !== undefined ? ` local acc ${(100 * acc).toFixed(2)}%` : ''}` +
+          `${cd !== undefined ? ` consensus ${cd.toExponential(2)}` : ''} ETA ${formatDuration(eta)}`;
+        this.write(text, acc === undefined);
+      }
+    }
+    if (e.type === 'merged' && e.worker === 'w0') {
+      this.write(`merged (${e.method}): accuracy ${e.accuracy !== undefined ? `${(100 * e.accuracy).toFixed(2)}%` : '–'}`, false);
+    }
+  }
+
+  close(): void {
+    if (this.lineOpen) this.out.write('\n');
+    this.lineOpen = false;
+  }
+}

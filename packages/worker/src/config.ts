@@ -3,16 +3,39 @@
 // repeated exactly with `gossamer train --config <run>/config.json`.
 import { readFile } from 'node:fs/promises';
 import type { OptimizerConfig } from '@gossamer/kernels';
+import type { PartitionSpec } from '@gossamer/data';
 
 export type DatasetSpec =
   | { kind: 'mnist'; testSize?: number; normalization?: 'none' | 'standard' }
   | { kind: 'blobs'; samples: number; classes: number; features: number; separation?: number; testFraction?: number }
   | { kind: 'csv'; path: string; label: string | number; testFraction?: number };
 
+export type Algorithm = 'local' | 'dsgd' | 'allreduce';
+
 export interface RunConfig {
-  /** Training algorithm; 'local' is one worker (or workers that never communicate). */
-  algo: 'local';
+  /**
+   * local: workers train alone (one worker: plain training); dsgd: decentralized SGD with the
+   * schedule and topology below; allreduce: synchronous all-reduce SGD (the parameter-server baseline).
+   */
+  algo: Algorithm;
   workers: number;
+  /** OS processes hosting the workers (each with its own device and NATS connections); default: one per worker. */
+  processes?: number;
+  /** How the training set is split across workers. */
+  partition: PartitionSpec;
+  /** Gossip topology (`ring`, `torus:4x4`, `exponential`, `one-peer-exponential`, `complete`, ...); `:n` is added when missing. */
+  topology: string;
+  /** Communication schedule: gossip, none, constant:R, window:START:LENGTH[:R], late:POINT[:R], final-merge[:R]. */
+  schedule: string;
+  /** Final merge: none, exact, or gossip:K (K rounds of exponential-graph gossip). Default: exact for final-merge schedules, else none. */
+  merge?: string;
+  order: 'adapt-then-combine' | 'overlapped';
+  /** Local steps per round, H. */
+  localSteps: number;
+  /** Rounds of the distributed algorithms; default: epochs over the average shard, ⌈epochs·(N/n)/(B·H)⌉. */
+  rounds?: number;
+  /** Measure the consensus distance every this many rounds (0: never; costs an all-reduce). */
+  consensusEvery: number;
   dataset: DatasetSpec;
   /** Model as the CLI's --model syntax: softmax, mlp:256,256, mlp:128:gelu, cnn. */
   model: string;
@@ -24,13 +47,19 @@ export interface RunConfig {
   seed: number;
   /** Read the training loss back every this many steps (the only sync point of a step loop). */
   logEvery: number;
-  /** Evaluate on the test set every this many epochs (and always at the end). */
+  /** Evaluate on the test set every this many epochs (one worker) or rounds (distributed), and at the end. */
   evalEvery: number;
 }
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {
   algo: 'local',
   workers: 1,
+  partition: { kind: 'iid' },
+  topology: 'ring',
+  schedule: 'gossip',
+  order: 'adapt-then-combine',
+  localSteps: 1,
+  consensusEvery: 0,
   dataset: { kind: 'mnist' },
   model: 'mlp:256,256',
   optimizer: { kind: 'adamw', lr: 1e-3 },
@@ -52,12 +81,20 @@ function positiveInt(name: string, v: unknown): number {
 
 /** Fills defaults and checks every field; the error names the field and what it should be. */
 export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
-  const known = new Set(Object.keys(DEFAULT_RUN_CONFIG));
+  const known = new Set([...Object.keys(DEFAULT_RUN_CONFIG), 'processes', 'merge', 'rounds']);
   for (const key of Object.keys(partial)) if (!known.has(key)) fail(`unknown field "${key}" (known: ${[...known].join(', ')})`);
   const c: RunConfig = { ...DEFAULT_RUN_CONFIG, ...partial };
-  if (c.algo !== 'local') fail(`algo "${String(c.algo)}" is not available yet; use "local"`);
+  if (!['local', 'dsgd', 'allreduce'].includes(c.algo)) fail(`algo "${String(c.algo)}" is unknown; use local, dsgd or allreduce`);
   positiveInt('workers', c.workers);
-  if (c.workers !== 1) fail(`workers = ${c.workers}: this build trains one worker ("local"); multi-worker algorithms come with the transport`);
+  if (c.processes !== undefined) {
+    positiveInt('processes', c.processes);
+    if (c.processes > c.workers) fail(`processes (${c.processes}) > workers (${c.workers})`);
+  }
+  if (c.rounds !== undefined && (!Number.isInteger(c.rounds) || c.rounds < 0)) fail(`rounds must be a non-negative integer, got ${c.rounds}`);
+  positiveInt('localSteps', c.localSteps);
+  if (!Number.isInteger(c.consensusEvery) || c.consensusEvery < 0) fail(`consensusEvery must be a non-negative integer, got ${c.consensusEvery}`);
+  if (c.order !== 'adapt-then-combine' && c.order !== 'overlapped') fail('order must be adapt-then-combine or overlapped');
+  if (!c.partition || !['iid', 'dirichlet', 'shards'].includes(c.partition.kind)) fail('partition.kind must be iid, dirichlet or shards');
   positiveInt('batchSize', c.batchSize);
   positiveInt('epochs', c.epochs);
   positiveInt('logEvery', c.logEvery);

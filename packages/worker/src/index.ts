@@ -1,4 +1,17 @@
-export { DEFAULT_RUN_CONFIG, resolveRunConfig, loadRunConfig, type RunConfig, type DatasetSpec } from './config.js';
+export { DEFAULT_RUN_CONFIG, resolveRunConfig, loadRunConfig, type RunConfig, type DatasetSpec, type Algorithm } from './config.js';
 export { loadTrainTest, type TrainTest } from './datasets.js';
 export { trainSingleWorker, type SingleWorkerOptions, type SingleWorkerResult } from './single.js';
 export type { RunEvent, RunStartEvent, ProgressEvent, EvalEvent, RunDoneEvent } from './events.js';
+export {
+  hostWorkers,
+  simulateRun,
+  parseMerge,
+  topologyFor,
+  roundsOf,
+  workerBatchSeed,
+  type HostOptions,
+  type HostedResult,
+  type HostedStart,
+  type HostedDone,
+  type WorkerEvent,
+} from './distributed.js';

@@ -4,6 +4,7 @@ import type { OptimizerConfig } from '@gossamer/kernels';
 import { Gpu } from '@gossamer/gpu';
 import { loadRunConfig, resolveRunConfig, trainSingleWorker, type DatasetSpec, type RunConfig, type RunEvent } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
+import { launchDistributed } from '../launch.js';
 import { ProgressView } from '../progress.js';
 
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -40,6 +41,16 @@ export function parseDatasetFlag(text: string): DatasetSpec {
   throw new UsageError(`--dataset ${text}: unknown dataset; use mnist, blobs[:samples,classes,features] or csv:<path>[:<label>]`);
 }
 
+/** iid | dirichlet:ALPHA | shards:K */
+export function parsePartitionFlag(text: string): RunConfig['partition'] {
+  const [kind, arg] = text.split(':');
+  if (kind === 'iid') return { kind: 'iid' };
+  const v = Number(arg);
+  if (kind === 'dirichlet' && v > 0) return { kind: 'dirichlet', alpha: v };
+  if (kind === 'shards' && Number.isInteger(v) && v > 0) return { kind: 'shards', shardsPerWorker: v };
+  throw new UsageError(`--partition ${text}: use iid, dirichlet:<alpha> (e.g. dirichlet:0.1) or shards:<k>`);
+}
+
 const DEFAULT_LR: Record<OptimizerConfig['kind'], number> = { sgd: 0.05, momentum: 0.05, adamw: 1e-3 };
 
 function optimizerFrom(values: Values, base: OptimizerConfig): OptimizerConfig {
@@ -70,9 +81,20 @@ export async function runConfigFrom(values: Values): Promise<RunConfig> {
   set('seed', num(values, 'seed', true));
   set('logEvery', num(values, 'log-every', true));
   set('evalEvery', num(values, 'eval-every', true));
+  set('processes', num(values, 'processes', true));
+  set('localSteps', num(values, 'local-steps', true));
+  set('rounds', num(values, 'rounds', true));
+  set('consensusEvery', num(values, 'consensus-every', true));
+  set('topology', str(values, 'topology'));
+  set('schedule', str(values, 'schedule'));
+  set('merge', str(values, 'merge'));
+  const order = str(values, 'order');
+  if (order) merged.order = order as RunConfig['order'];
+  const partition = str(values, 'partition');
+  if (partition) merged.partition = parsePartitionFlag(partition);
   const algo = str(values, 'algo');
   if (algo) merged.algo = algo as RunConfig['algo'];
-  const base0 = resolveRunConfig({ ...base, algo: 'local', workers: 1 });
+  const base0 = resolveRunConfig({ ...base, algo: 'local', workers: 1, processes: undefined });
   merged.optimizer = optimizerFrom(values, base.optimizer ?? base0.optimizer);
   try {
     return resolveRunConfig(merged);
@@ -88,8 +110,8 @@ function defaultRunDir(config: RunConfig): string {
 
 export const train: Command = {
   name: 'train',
-  summary: 'train a model: one worker locally (more algorithms and workers arrive with the transport)',
-  usage: '[--config run.json] [--dataset mnist] [--model mlp:256,256] [--epochs 30] [options]',
+  summary: 'train: one worker, or n worker processes over an embedded nats-server (dsgd, allreduce, local)',
+  usage: '[--config run.json] [--algo dsgd --workers 8 --topology ring --schedule gossip] [--dataset mnist] [--model mlp:256,256] [options]',
   options: {
     config: { type: 'string' },
     algo: { type: 'string' },
@@ -105,6 +127,16 @@ export const train: Command = {
     seed: { type: 'string' },
     'log-every': { type: 'string' },
     'eval-every': { type: 'string' },
+    processes: { type: 'string' },
+    partition: { type: 'string' },
+    topology: { type: 'string' },
+    schedule: { type: 'string' },
+    merge: { type: 'string' },
+    order: { type: 'string' },
+    'local-steps': { type: 'string' },
+    rounds: { type: 'string' },
+    'consensus-every': { type: 'string' },
+    nats: { type: 'string' },
     out: { type: 'string' },
     adapter: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -112,8 +144,18 @@ export const train: Command = {
   },
   optionHelp: {
     config: 'run config file (JSON, as written to <run>/config.json); flags override it',
-    algo: 'training algorithm: local (default)',
-    workers: 'number of workers (1)',
+    algo: 'local (no communication) | dsgd (gossip) | allreduce (synchronous SGD baseline) (default local)',
+    workers: 'number of workers (default 1)',
+    processes: 'worker processes hosting the workers (default: one per worker)',
+    partition: 'iid | dirichlet:<alpha> | shards:<k> (default iid)',
+    topology: 'ring | torus | exponential | one-peer-exponential | complete | random-regular:N:D | erdos-renyi:N:P (default ring)',
+    schedule: 'gossip | none | constant:R | window:START:LENGTH[:R] | late:POINT[:R] | final-merge[:R] (default gossip)',
+    merge: 'final merge: none | exact | gossip:K (default: exact for final-merge schedules)',
+    order: 'adapt-then-combine | overlapped (D-PSGD: gossip overlaps the gradient steps)',
+    'local-steps': 'local steps per round, H (default 1)',
+    rounds: 'rounds (default: --epochs over the average shard)',
+    'consensus-every': 'measure the consensus distance every N rounds (an all-reduce; default 0: never)',
+    nats: 'use this NATS server instead of starting one (distributed runs)',
     dataset: 'mnist | blobs[:samples,classes,features] | csv:<path>[:<label column>] (default mnist)',
     model: 'softmax | mlp:<widths>[:gelu] (e.g. mlp:256,256) | cnn (default mlp:256,256)',
     optimizer: 'adamw | sgd | momentum (default adamw)',
@@ -124,7 +166,7 @@ export const train: Command = {
     epochs: 'passes over the training data (default 30)',
     seed: 'seed of init, split and batch order (default 0)',
     'log-every': 'read the loss back every N steps (default 20)',
-    'eval-every': 'evaluate on the test set every N epochs (default 1)',
+    'eval-every': 'evaluate on the test set every N epochs (one worker) or rounds (distributed) (default 1)',
     out: 'run directory (default runs/<time>-<algo>-<model>)',
     adapter: 'WebGPU adapter: auto, hardware, swiftshader, or part of an adapter name',
     json: 'print events as JSON lines on stdout instead of a progress bar',
@@ -137,9 +179,9 @@ export const train: Command = {
     mkdirSync(runDir, { recursive: true });
     writeFileSync(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     const metricsFile = join(runDir, 'metrics.jsonl');
-    writeFileSync(metricsFile, '');
     const json = values.json === true;
     const quiet = values.quiet === true;
+    writeFileSync(metricsFile, '');
     const view = json || quiet ? undefined : new ProgressView();
     const onEvent = (e: RunEvent) => {
       const line = JSON.stringify({ time: new Date().toISOString(), ...e });
@@ -147,6 +189,19 @@ export const train: Command = {
       if (json) process.stdout.write(`${line}\n`);
       view?.handle(e);
     };
+    if (config.workers > 1 || config.algo !== 'local') {
+      const summary = await launchDistributed(config, { runDir, nats: str(values, 'nats'), adapter, json, quiet: values.quiet === true });
+      writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ ...summary, runDir }, null, 2)}\n`);
+      if (!json) {
+        const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).toFixed(2)}%`);
+        console.log(
+          `done: ${summary.workers} workers, mean local test accuracy ${pct(summary.meanLocalAccuracy)}` +
+            `${summary.mergedAccuracy !== undefined ? `, merged model ${pct(summary.mergedAccuracy)}` : ''} (${(summary.elapsedMs / 1000).toFixed(0)} s)\n` +
+            `run directory: ${runDir} (config.json, metrics.jsonl, workers/<id>.ckpt, summary.json)`,
+        );
+      }
+      return 0;
+    }
     const gpu = await Gpu.create(adapter ? { adapter } : {});
     const abort = new AbortController();
     const onSigint = () => abort.abort();

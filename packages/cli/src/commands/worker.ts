@@ -1,0 +1,91 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Gpu } from '@gossamer/gpu';
+import { NatsTransport } from '@gossamer/transport';
+import { hostWorkers, loadRunConfig, resolveRunConfig, type WorkerEvent } from '@gossamer/worker';
+import { UsageError, type Command } from '../command.js';
+
+/** w<index> ids, given as a comma list; validated against the run's worker count. */
+function parseIds(text: string, workers: number): number[] {
+  return text.split(',').map((id) => {
+    const m = /^w(\d+)$/.exec(id.trim());
+    const index = m ? Number(m[1]) : Number.NaN;
+    if (!(index >= 0 && index < workers)) throw new UsageError(`--id ${id}: worker ids are w0 … w${workers - 1} for this run`);
+    return index;
+  });
+}
+
+export const worker: Command = {
+  name: 'worker',
+  summary: 'join a distributed run as one or more workers (what every machine of a cluster runs)',
+  usage: '--nats <url[,url]> --run <id> --config <run.json> --id <w3[,w4]> [--out <dir>]',
+  options: {
+    nats: { type: 'string' },
+    run: { type: 'string' },
+    config: { type: 'string' },
+    id: { type: 'string' },
+    out: { type: 'string' },
+    adapter: { type: 'string' },
+    'peer-timeout': { type: 'string', default: '60000' },
+    'join-timeout': { type: 'string', default: '120000' },
+  },
+  optionHelp: {
+    nats: 'NATS server URL(s), comma-separated (e.g. nats://10.0.0.5:4222)',
+    run: 'run id shared by every worker of the run (subjects gossamer.<run>.*)',
+    config: 'the run config (JSON) every worker of the run uses',
+    id: 'worker id(s) this process hosts: w<index>, comma-separated (default: all, one process)',
+    out: 'directory for each hosted worker\'s final checkpoint (<id>.ckpt)',
+    adapter: 'WebGPU adapter: auto, hardware, swiftshader, or part of an adapter name',
+    'peer-timeout': 'ms without a heartbeat before a peer is declared gone',
+    'join-timeout': 'ms to wait for every worker of the run to join',
+  },
+  async run(values) {
+    const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+    const nats = str('nats');
+    const runId = str('run');
+    const configFile = str('config');
+    if (!nats || !runId || !configFile) throw new UsageError('--nats, --run and --config are required');
+    const config = resolveRunConfig(await loadRunConfig(configFile));
+    const indices = str('id') ? parseIds(str('id') as string, config.workers) : Array.from({ length: config.workers }, (_, i) => i);
+    const ids = Array.from({ length: config.workers }, (_, i) => `w${i}`);
+    const out = str('out');
+    if (out) mkdirSync(out, { recursive: true });
+    const servers = nats.split(',').map((s) => s.trim());
+    const peerTimeoutMs = Number(str('peer-timeout'));
+    const joinTimeoutMs = Number(str('join-timeout'));
+    const adapter = str('adapter');
+    const gpu = await Gpu.create(adapter ? { adapter } : {});
+    const transports: NatsTransport[] = [];
+    // One JSON object per line on stdout: the launcher (or a log collector) reads them.
+    const emit = (e: WorkerEvent) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+    const abort = new AbortController();
+    process.once('SIGTERM', () => abort.abort());
+    process.once('SIGINT', () => abort.abort());
+    try {
+      await hostWorkers(config, {
+        indices,
+        gpu,
+        emit,
+        signal: abort.signal,
+        transportFor: async (id) => {
+          const t = await NatsTransport.connect({
+            id,
+            runId,
+            servers,
+            peers: ids,
+            peerTimeoutMs,
+            capabilities: { adapter: gpu.adapterDescription, softwareAdapter: gpu.isSoftware },
+          });
+          transports.push(t);
+          await t.waitForPeers(ids, joinTimeoutMs);
+          return t;
+        },
+        onFinalParameters: out ? (id, checkpoint) => writeFileSync(join(out, `${id}.ckpt`), checkpoint) : undefined,
+      });
+      return abort.signal.aborted ? 130 : 0;
+    } finally {
+      await Promise.allSettled(transports.map((t) => t.close()));
+      gpu.destroy();
+    }
+  },
+};

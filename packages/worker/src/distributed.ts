@@ -1,0 +1,164 @@
+// Hosting workers of a distributed run: config → data shard → device → replica → transport →
+// algorithm loop → events. One process may host several workers sharing its device; each worker
+// still has its own transport identity. The Transport is supplied by the caller: NATS in worker
+// processes, the in-process network in the simulator, so both run exactly this code.
+import { Gpu } from '@gossamer/gpu';
+import { GpuBatcher, partitionDataset, workerShard } from '@gossamer/data';
+import { Replica, parseModelSpec, uploadEvalSet } from '@gossamer/model';
+import {
+  gossipTopology,
+  parseSchedule,
+  runAllReduceSgdWorker,
+  runDsgdWorker,
+  workerIds,
+  type AlgorithmEvent,
+  type DsgdOptions,
+  type FinalMerge,
+} from '@gossamer/algorithms';
+import { createInProcessNetwork, type Transport } from '@gossamer/transport';
+import type { RunConfig } from './config.js';
+import { loadTrainTest, type TrainTest } from './datasets.js';
+
+/** Seed of worker i's batch order: distinct per worker, fixed by the run seed. */
+export function workerBatchSeed(seed: number, index: number): number {
+  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca77)) >>> 0;
+}
+
+export function parseMerge(text: string | undefined, finalMergeSchedule: boolean): FinalMerge {
+  if (text === undefined) return finalMergeSchedule ? { kind: 'exact' } : { kind: 'none' };
+  if (text === 'none' || text === 'exact') return { kind: text };
+  const m = /^gossip:(\d+)$/.exec(text);
+  if (m) return { kind: 'gossip', rounds: Number(m[1]) };
+  throw new Error(`merge "${text}": use none, exact or gossip:K`);
+}
+
+/** Fills in `:n` for topology specs given without a size (`ring` → `ring:8`; `torus` → a near-square torus). */
+export function topologyFor(spec: string, n: number): string {
+  if (spec.includes(':')) return spec;
+  if (spec === 'torus') {
+    let rows = Math.floor(Math.sqrt(n));
+    while (n % rows !== 0) rows--;
+    return `torus:${rows}x${n / rows}`;
+  }
+  return `${spec}:${n}`;
+}
+
+/** The rounds of a distributed run: explicit, or epochs over the average shard. */
+export function roundsOf(config: RunConfig, trainSamples: number): number {
+  if (config.rounds !== undefined) return config.rounds;
+  const perWorker = trainSamples / config.workers;
+  return Math.max(1, Math.ceil((config.epochs * perWorker) / (config.batchSize * config.localSteps)));
+}
+
+export interface HostedStart {
+  type: 'start';
+  worker: string;
+  model: string;
+  parameters: number;
+  shardSamples: number;
+  rounds: number;
+  algo: string;
+  adapter: string;
+}
+
+export interface HostedDone {
+  type: 'done';
+  worker: string;
+  localAccuracy?: number;
+  mergedAccuracy?: number;
+  elapsedMs: number;
+}
+
+export type WorkerEvent = AlgorithmEvent | HostedStart | HostedDone;
+
+export interface HostOptions {
+  /** Indices (into the run's worker ids) of the workers this process hosts. */
+  indices: readonly number[];
+  /** The transport of one hosted worker (connected; peers may still be joining). */
+  transportFor(id: string, index: number): Promise<Transport>;
+  gpu?: Gpu;
+  emit?: (event: WorkerEvent) => void;
+  signal?: AbortSignal;
+  /** Preloaded data (the simulator loads it once for all workers). */
+  data?: TrainTest;
+  /** Called with each worker's final parameters (e.g. to save a checkpoint). */
+  onFinalParameters?: (id: string, checkpoint: Uint8Array) => void | Promise<void>;
+}
+
+export interface HostedResult {
+  worker: string;
+  localAccuracy?: number;
+  mergedAccuracy?: number;
+  params: Float32Array;
+}
+
+/** Runs the hosted workers of a distributed run to the end. */
+export async function hostWorkers(config: RunConfig, options: HostOptions): Promise<HostedResult[]> {
+  const ids = workerIds(config.workers);
+  const emit = options.emit ?? (() => {});
+  const data = options.data ?? (await loadTrainTest(config.dataset, config.seed));
+  const spec = parseModelSpec(config.model, data.train.featureShape, data.train.numClasses);
+  const partition = partitionDataset(data.train, config.workers, { ...config.partition, seed: config.partition.seed ?? config.seed } as typeof config.partition);
+  const rounds = roundsOf(config, data.train.numSamples);
+  const { schedule, finalMerge } = parseSchedule(config.algo === 'local' ? 'none' : config.schedule);
+  const merge = parseMerge(config.merge, finalMerge);
+  const topology = config.algo === 'dsgd' && schedule.kind === 'gossip' ? gossipTopology(topologyFor(config.topology, config.workers), config.seed) : undefined;
+  const gpu = options.gpu ?? (await Gpu.create());
+  const evalSet = uploadEvalSet(gpu, data.test.features, data.test.labels, data.test.numFeatures);
+  const start = performance.now();
+  try {
+    const runOne = async (index: number): Promise<HostedResult> => {
+      const id = ids[index];
+      const shard = workerShard(data.train, partition, index);
+      // The same initial parameters on every worker (seed), a different batch order (worker seed).
+      const replica = Replica.create(gpu, { spec, optimizer: config.optimizer, batchSize: config.batchSize, seed: config.seed, name: id });
+      const batches = new GpuBatcher(gpu, shard, { batchSize: config.batchSize, seed: workerBatchSeed(config.seed, index), label: id });
+      try {
+        const transport = await options.transportFor(id, index);
+        emit({ type: 'start', worker: id, model: spec.name, parameters: replica.parameterCount, shardSamples: shard.numSamples, rounds, algo: config.algo, adapter: gpu.adapterDescription });
+        const ctx = { gpu, transport, replica, batches, evalSet, ids, index, emit, signal: options.signal };
+        const result =
+          config.algo === 'allreduce'
+            ? await runAllReduceSgdWorker(ctx, { rounds, localSteps: config.localSteps, evalEvery: config.evalEvery, consensusEvery: config.consensusEvery })
+            : await runDsgdWorker(ctx, {
+                rounds,
+                localSteps: config.localSteps,
+                schedule,
+                topology,
+                order: config.order,
+                finalMerge: merge,
+                seed: config.seed,
+                evalEvery: config.evalEvery,
+                consensusEvery: config.consensusEvery,
+              } satisfies DsgdOptions);
+        emit({ type: 'done', worker: id, localAccuracy: result.localAccuracy, mergedAccuracy: result.mergedAccuracy, elapsedMs: performance.now() - start });
+        if (options.onFinalParameters) await options.onFinalParameters(id, await replica.saveCheckpoint());
+        return { worker: id, ...result, params: await replica.getParameters() };
+      } finally {
+        batches.destroy();
+        replica.destroy();
+      }
+    };
+    const settled = await Promise.allSettled(options.indices.map(runOne));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<HostedResult>).value);
+  } finally {
+    evalSet.destroy();
+    if (!options.gpu) gpu.destroy();
+  }
+}
+
+/** The whole run in one process over the in-process transport: the simulator. */
+export async function simulateRun(config: RunConfig, options: { gpu?: Gpu; emit?: (e: WorkerEvent) => void; data?: TrainTest } = {}): Promise<HostedResult[]> {
+  const ids = workerIds(config.workers);
+  const data = options.data ?? (await loadTrainTest(config.dataset, config.seed));
+  const gpu = options.gpu ?? (await Gpu.create());
+  const network = createInProcessNetwork(ids);
+  try {
+    return await hostWorkers(config, { indices: ids.map((_, i) => i), transportFor: async (id) => network.transport(id), gpu, emit: options.emit, data });
+  } finally {
+    await network.close();
+    if (!options.gpu) gpu.destroy();
+  }
+}
