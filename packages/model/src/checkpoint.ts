@@ -104,7 +104,8 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Chec
   for (const s of header.sections) {
     const end = at + s.length * 4;
     if (end > bytes.length - 4) throw new CheckpointError(`${source}: section "${s.name}" runs past the end of the file`);
-    sections.set(s.name, new Float32Array(bytes.slice(at, end).buffer));
+    // Copy through the ArrayBuffer: Buffer.slice (a Node Buffer is a Uint8Array) returns a view into a shared pool.
+    sections.set(s.name, new Float32Array(bytes.buffer.slice(bytes.byteOffset + at, bytes.byteOffset + end)));
     at = end;
   }
   if (at !== bytes.length - 4) throw new CheckpointError(`${source}: ${bytes.length - 4 - at} unexpected bytes after the last section`);

@@ -98,7 +98,7 @@ export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
   positiveInt('batchSize', c.batchSize);
   positiveInt('epochs', c.epochs);
   positiveInt('logEvery', c.logEvery);
-  positiveInt('evalEvery', c.evalEvery);
+  if (!Number.isInteger(c.evalEvery) || c.evalEvery < 0) fail(`evalEvery must be a non-negative integer (0: only at the end), got ${c.evalEvery}`);
   if (!Number.isInteger(c.seed) || c.seed < 0) fail(`seed must be a non-negative integer, got ${c.seed}`);
   if (typeof c.model !== 'string' || c.model === '') fail('model must be a string such as "mlp:256,256", "cnn" or "softmax"');
   const kinds = ['mnist', 'blobs', 'csv'];
