@@ -6,8 +6,9 @@ import { report } from './commands/report.js';
 import { selfcheck } from './commands/selfcheck.js';
 import { train } from './commands/train.js';
 import { worker } from './commands/worker.js';
+import { reproduce } from './commands/reproduce.js';
 
-const commands: Command[] = [train, worker, report, selfcheck, doctor, bench];
+const commands: Command[] = [train, worker, reproduce, report, selfcheck, doctor, bench];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
