@@ -127,9 +127,12 @@ function lineLayer(
   legendTitle: string | undefined,
   anyDashed: boolean,
 ): Record<string, unknown> {
+  // A line through one point draws nothing: markers make single-point series (e.g. the merged model,
+  // measured once at the end) and short series visible; long series stay plain lines.
+  const markers = series.some((s) => s.points.length === 1) || series.every((s) => s.points.length <= 40);
   return {
     data: { values: lineRows(series, x, y) },
-    mark: { type: 'line', strokeWidth: 1.75, clip: true },
+    mark: { type: 'line', strokeWidth: 1.75, clip: true, ...(markers ? { point: { filled: true, size: 28 } } : {}) },
     encoding: {
       x: { field: 'x', type: 'quantitative', title: x.label, scale: scaleOf(x) },
       y: { field: 'y', type: 'quantitative', title: y.label, scale: scaleOf(y) },
