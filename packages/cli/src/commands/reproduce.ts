@@ -22,10 +22,10 @@ interface VariantResult extends LaunchSummary {
 /** The single-merge reproduction (Zhu et al., ICLR 2026) at small scale: MNIST, Dirichlet α = 0.1. */
 export function singleMergeVariants(quick: boolean): { base: Partial<RunConfig>; variants: Variant[] } {
   const workers = quick ? 8 : 16;
-  const rounds = quick ? 8 : 40;
+  const rounds = quick ? 8 : 20;
   const base: Partial<RunConfig> = {
     dataset: { kind: 'mnist' },
-    model: quick ? 'softmax' : 'mlp:64',
+    model: quick ? 'softmax' : 'mlp:32',
     optimizer: { kind: 'momentum', lr: 0.05, momentum: 0.9 },
     batchSize: 32,
     workers,
