@@ -93,7 +93,8 @@ export class GossipMixer {
       w[k + 1] = e.weight;
     });
     this.gpu.write(this.weights, 0, w);
-    mixNeighbours(step, { x, received: span(staging, 0, Math.max(total, 1) * this.length), count: total, weights: span(this.weights, 0, total + 1) });
+    // Vectors sit this.length apart: push-sum messages carry one extra float (the weight) after x.
+    mixNeighbours(step, { x, received: span(staging, 0, Math.max(total, 1) * this.length), count: total, stride: this.length, weights: span(this.weights, 0, total + 1) });
     step.submit();
   }
 

@@ -5,6 +5,7 @@ import {
   buildTopology,
   onePeerExponential,
   parseTopologySpec,
+  pushSum,
   randomPairwise,
   type MixingWeights,
   type NodeMixing,
@@ -100,6 +101,11 @@ export interface GossipTopology {
   node(round: number, worker: number): NodeMixing;
   /** The full W(round) (for simulations and tests). */
   at(round: number): MixingWeights;
+  /**
+   * Column-stochastic only (directed, e.g. push-sum's one random out-peer): mix with push-sum
+   * weights and de-bias (SGP), since plain mixing would drift the mean.
+   */
+  readonly pushSum?: boolean;
 }
 
 /**
@@ -114,6 +120,14 @@ export function gossipTopology(spec: string, seed = 0): GossipTopology {
     if (!Number.isInteger(size) || size < 1) throw new Error(`topology ${spec}: expected one-peer-exponential:N`);
     const sched: MixingSchedule = onePeerExponential(size);
     return { name: sched.name, n: size, node: (round, i) => sched.node(round, i), at: (round) => sched.at(round) };
+  }
+  if (kind === 'push-sum') {
+    // push-sum:N (one-peer exponential out-peer) or push-sum:N:random (a random out-peer per round).
+    const size = Number(n);
+    const random = spec.split(':')[2] === 'random';
+    if (!Number.isInteger(size) || size < 1) throw new Error(`topology ${spec}: expected push-sum:N or push-sum:N:random`);
+    const sched = pushSum(size, random ? { peer: 'random', seed } : {});
+    return { name: sched.name, n: size, node: (round, i) => sched.node(round, i), at: (round) => sched.at(round), pushSum: true };
   }
   const { weights } = buildTopology(parseTopologySpec(spec, { seed }));
   const nodes = weights.nodes;

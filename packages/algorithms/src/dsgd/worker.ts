@@ -7,7 +7,7 @@
 //                                 x_i^{t+1} = Σ_j W_ij x_j^t + (x_i^{t+½} − x_i^t)
 // W is the round's plan (topology gossip, random pairwise averaging, exact averaging, or nothing).
 import { STORAGE_USAGE, type Gpu } from '@gossamer/gpu';
-import { isPowerOfTwo, onePeerHypercube } from '@gossamer/topology';
+import { isPowerOfTwo, onePeerHypercube, type NodeMixing } from '@gossamer/topology';
 import type { BatchSource, EvalSet, Replica } from '@gossamer/model';
 import type { Transport } from '@gossamer/transport';
 import { GossipMixer, TENSOR } from './mixer.js';
@@ -129,12 +129,40 @@ export async function finalMerge(ctx: WorkerContext, mixer: GossipMixer, merge: 
   return `${merge.rounds} rounds of exponential-graph gossip`;
 }
 
+/**
+ * One push-sum (SGP, Assran et al. 2019) gossip step. The replica holds the de-biased z = x / w and
+ * the worker the scalar w. It sends [w·z, w] to its out-peers (the receiver applies P_ij), and sets
+ * w' = P_ii·w + Σ P_ij·w_j and z' = (P_ii·w·z + Σ P_ij·x_j) / w' in one mixing dispatch (the
+ * scaling folded into the weights). Interpretation: the inner optimizer updates z directly, which
+ * for SGD is SGP with step η·w_i; on doubly stochastic schedules w stays 1 and the two coincide.
+ */
+export async function pushSumMix(ctx: WorkerContext, mixer: GossipMixer, node: NodeMixing, weight: number, round: number): Promise<number> {
+  const z = await readParameters(ctx);
+  const message = new Float32Array(z.length + 1);
+  for (let i = 0; i < z.length; i++) message[i] = weight * z[i];
+  message[z.length] = weight;
+  const received = await mixer.exchange(message, node, { tensor: TENSOR.params, round });
+  let next = node.self * weight;
+  received.forEach((r, k) => (next += node.recv[k].w * r[z.length]));
+  mixer.apply(
+    ctx.replica.paramSpan,
+    (node.self * weight) / next,
+    received,
+    node.recv.map((e) => e.w / next),
+  );
+  return next;
+}
+
 export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): Promise<DsgdResult> {
   const { gpu, transport, replica, ids, index } = ctx;
   const id = ids[index];
   const emit = ctx.emit ?? (() => {});
   const plan: PlanContext = { schedule: options.schedule, rounds: options.rounds, workers: ids.length, seed: options.seed, topology: options.topology };
-  const mixer = new GossipMixer(gpu, transport, ids, replica.layout.length);
+  const pushSum = options.topology?.pushSum === true && options.schedule.kind === 'gossip';
+  // Push-sum messages are [w·z, w]: one float longer than the parameters.
+  const mixer = new GossipMixer(gpu, transport, ids, replica.layout.length + (pushSum ? 1 : 0));
+  const mergeMixer = pushSum ? new GossipMixer(gpu, transport, ids, replica.layout.length) : mixer;
+  let pushWeight = 1;
   const anchor = options.order === 'overlapped' ? gpu.createBuffer(4 * replica.layout.length, STORAGE_USAGE, `${id}/anchor`) : undefined;
   const result: DsgdResult = {};
   let step = 0;
@@ -143,7 +171,7 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
       const todo = planRound(plan, round, index);
       const t0 = performance.now();
       let commMs = 0;
-      if (todo.kind === 'mix' && options.order === 'overlapped' && anchor) {
+      if (todo.kind === 'mix' && options.order === 'overlapped' && anchor && !pushSum) {
         // D-PSGD: x^t leaves before the local steps; the steps run while it is in flight.
         const local = await readParameters(ctx);
         const copy = gpu.beginStep('anchor');
@@ -166,7 +194,9 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
       step += options.localSteps;
       const loss = await replica.takeLoss();
       const t1 = performance.now();
-      if (todo.kind === 'mix') {
+      if (todo.kind === 'mix' && pushSum) {
+        pushWeight = await pushSumMix(ctx, mixer, todo.node, pushWeight, round);
+      } else if (todo.kind === 'mix') {
         await mixer.mix(replica.paramSpan, await readParameters(ctx), todo.node, { tensor: TENSOR.params, round });
       } else if (todo.kind === 'average') {
         const local = await readParameters(ctx);
@@ -181,7 +211,7 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
     if (ctx.evalSet && result.localAccuracy === undefined) result.localAccuracy = (await replica.evaluate(ctx.evalSet)).accuracy;
     if (options.finalMerge.kind !== 'none') {
       const t0 = performance.now();
-      const method = await finalMerge(ctx, mixer, options.finalMerge, options.rounds);
+      const method = await finalMerge(ctx, mergeMixer, options.finalMerge, options.rounds);
       await gpu.sync();
       const commMs = performance.now() - t0;
       const consensus = await consensusDistance(transport, ids, await readParameters(ctx), options.rounds, TENSOR.metrics);
@@ -192,6 +222,7 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
     return result;
   } finally {
     mixer.destroy();
+    if (mergeMixer !== mixer) mergeMixer.destroy();
     anchor?.destroy();
   }
 
