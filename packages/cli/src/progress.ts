@@ -17,11 +17,11 @@ export function bar(fraction: number, width = 24): string {
 
 const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : '–');
 
-/** Renders events of one worker's run as a progress bar (stderr). */
-export class ProgressView {
-  private totalSteps = 1;
-  private totalEpochs = 1;
-  private lastAccuracy = Number.NaN;
+/**
+ * A status line: on a TTY, transient lines redraw in place and lasting ones stay; elsewhere only the
+ * lasting ones are printed (logs stay readable).
+ */
+class StatusLine {
   private lineOpen = false;
 
   constructor(
@@ -29,13 +29,35 @@ export class ProgressView {
     private readonly tty = out.isTTY === true,
   ) {}
 
-  private write(line: string, transient: boolean): void {
+  write(line: string, transient: boolean): void {
     if (this.tty) {
       this.out.write(`\r\x1b[2K${line}${transient ? '' : '\n'}`);
       this.lineOpen = transient;
     } else if (!transient) {
       this.out.write(`${line}\n`);
     }
+  }
+
+  /** Ends an open transient line. */
+  close(): void {
+    if (this.lineOpen) this.out.write('\n');
+    this.lineOpen = false;
+  }
+}
+
+/** Renders events of one worker's run as a progress bar (stderr). */
+export class ProgressView {
+  private totalSteps = 1;
+  private totalEpochs = 1;
+  private lastAccuracy = Number.NaN;
+  private readonly line: StatusLine;
+
+  constructor(out: NodeJS.WriteStream = process.stderr) {
+    this.line = new StatusLine(out);
+  }
+
+  private write(text: string, transient: boolean): void {
+    this.line.write(text, transient);
   }
 
   handle(e: RunEvent): void {
@@ -62,8 +84,7 @@ export class ProgressView {
         this.write(`epoch ${e.epoch}: test loss ${e.testLoss.toFixed(4)}, test accuracy ${pct(e.testAccuracy)} (${formatDuration(e.elapsedMs)})`, false);
         break;
       case 'done':
-        if (this.lineOpen) this.out.write('\n');
-        this.lineOpen = false;
+        this.line.close();
         break;
     }
   }
@@ -92,21 +113,17 @@ export class DistributedProgressView {
   private rounds = 0;
   private readonly byRound = new Map<number, WorkerLine[]>();
   private readonly start = performance.now();
-  private lineOpen = false;
+  private readonly line: StatusLine;
 
   constructor(
     private readonly workers: number,
-    private readonly out: NodeJS.WriteStream = process.stderr,
-    private readonly tty = out.isTTY === true,
-  ) {}
+    out: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.line = new StatusLine(out);
+  }
 
-  private write(line: string, transient: boolean): void {
-    if (this.tty) {
-      this.out.write(`\r\x1b[2K${line}${transient ? '' : '\n'}`);
-      this.lineOpen = transient;
-    } else if (!transient) {
-      this.out.write(`${line}\n`);
-    }
+  private write(text: string, transient: boolean): void {
+    this.line.write(text, transient);
   }
 
   handle(e: WorkerLine): void {
@@ -141,7 +158,6 @@ export class DistributedProgressView {
   }
 
   close(): void {
-    if (this.lineOpen) this.out.write('\n');
-    this.lineOpen = false;
+    this.line.close();
   }
 }

@@ -5,7 +5,7 @@
 // - local training is runDsgdWorker with the `none` schedule.
 import { TENSOR } from './mixer.js';
 import type { WorkerContext } from './worker.js';
-import { consensusDistance, readParameters, type DsgdResult, type RoundEvent } from './worker.js';
+import { measureRound, type DsgdResult, type RoundEvent } from './worker.js';
 
 export interface AllReduceSgdOptions {
   rounds: number;
@@ -57,16 +57,8 @@ export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllRedu
       computeMs,
       commMs,
     };
-    const last = round === options.rounds - 1;
-    if (options.consensusEvery > 0 && (round % options.consensusEvery === options.consensusEvery - 1 || last)) {
-      event.consensusDistance = await consensusDistance(transport, ids, await readParameters(ctx), round, TENSOR.metrics);
-    }
-    if (ctx.evalSet && ((options.evalEvery > 0 && round % options.evalEvery === options.evalEvery - 1) || last)) {
-      const e = await replica.evaluate(ctx.evalSet);
-      event.accuracy = e.accuracy;
-      event.testLoss = e.loss;
-      if (last) result.localAccuracy = e.accuracy;
-    }
+    const accuracy = await measureRound(ctx, event, options);
+    if (accuracy !== undefined) result.localAccuracy = accuracy;
     emit(event);
   }
   return result;

@@ -11,6 +11,8 @@ export {
 } from './schedule.js';
 export {
   runDsgdWorker,
+  measureRound,
+  pushSumMix,
   finalMerge,
   consensusDistance,
   readParameters,

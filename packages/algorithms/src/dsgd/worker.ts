@@ -229,16 +229,33 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
   async function finishRound(round: number, loss: number, computeMs: number, commMs: number, communication: RoundEvent['communication']): Promise<void> {
     const stats = transport.stats();
     const event: RoundEvent = { type: 'round', worker: id, round, step, loss, communication, bytesSent: stats.bytesSent, bytesReceived: stats.bytesReceived, computeMs, commMs };
-    const last = round === options.rounds - 1;
-    if (options.consensusEvery > 0 && (round % options.consensusEvery === options.consensusEvery - 1 || last)) {
-      event.consensusDistance = await consensusDistance(transport, ids, await readParameters(ctx), round, TENSOR.metrics);
-    }
-    if (ctx.evalSet && ((options.evalEvery > 0 && round % options.evalEvery === options.evalEvery - 1) || last)) {
-      const e = await replica.evaluate(ctx.evalSet);
-      event.accuracy = e.accuracy;
-      event.testLoss = e.loss;
-      if (last) result.localAccuracy = e.accuracy;
-    }
+    const accuracy = await measureRound(ctx, event, options);
+    if (accuracy !== undefined) result.localAccuracy = accuracy;
     emit(event);
   }
+}
+
+/**
+ * Adds the round's measurements to `event`: the consensus distance every `consensusEvery` rounds and
+ * the local model's test metrics every `evalEvery` rounds (both also in the last round). Returns the
+ * test accuracy of the last round, when measured.
+ */
+export async function measureRound(
+  ctx: WorkerContext,
+  event: RoundEvent,
+  options: { rounds: number; consensusEvery: number; evalEvery: number },
+): Promise<number | undefined> {
+  const round = event.round;
+  const last = round === options.rounds - 1;
+  const every = (n: number) => n > 0 && round % n === n - 1;
+  if (options.consensusEvery > 0 && (every(options.consensusEvery) || last)) {
+    event.consensusDistance = await consensusDistance(ctx.transport, ctx.ids, await readParameters(ctx), round, TENSOR.metrics);
+  }
+  if (ctx.evalSet && (every(options.evalEvery) || last)) {
+    const e = await ctx.replica.evaluate(ctx.evalSet);
+    event.accuracy = e.accuracy;
+    event.testLoss = e.loss;
+    if (last) return e.accuracy;
+  }
+  return undefined;
 }
