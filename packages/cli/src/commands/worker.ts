@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Gpu } from '@gossamer/gpu';
 import { NatsTransport } from '@gossamer/transport';
-import { hostWorkers, loadRunConfig, resolveRunConfig, type WorkerEvent } from '@gossamer/worker';
+import { bandwidthLimitOf, hostWorkers, loadRunConfig, resolveRunConfig, type WorkerEvent } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
 
 /** w<index> ids, given as a comma list; validated against the run's worker count. */
@@ -74,6 +74,11 @@ export const worker: Command = {
             servers,
             peers: ids,
             peerTimeoutMs,
+            // A round waits for its slowest peer, however slow; a dead peer is caught by the
+            // heartbeat timeout (peerTimeoutMs), not by these.
+            receiveTimeoutMs: 600_000,
+            sendTimeoutMs: 600_000,
+            bandwidth: bandwidthLimitOf(config.bandwidthMbps),
             capabilities: { adapter: gpu.adapterDescription, softwareAdapter: gpu.isSoftware },
           });
           transports.push(t);
