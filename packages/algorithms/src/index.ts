@@ -1,1 +1,2 @@
-export {};
+export * from './netlasso/index.js';
+export * from './dsgd/index.js';

@@ -13,3 +13,5 @@ export * from './pack.js';
 export * from './admm.js';
 export * from './matmul.js';
 export * from './conv.js';
+export * from './netlasso.js';
+export * as netlassoReference from './reference/netlasso.js';
