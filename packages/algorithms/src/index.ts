@@ -1,2 +1,3 @@
 export * from './netlasso/index.js';
 export * from './dsgd/index.js';
+export * from './co2/index.js';

@@ -15,3 +15,4 @@ export * from './matmul.js';
 export * from './conv.js';
 export * from './netlasso.js';
 export * as netlassoReference from './reference/netlasso.js';
+export * from './outer.js';

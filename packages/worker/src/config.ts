@@ -4,18 +4,21 @@
 import { readFile } from 'node:fs/promises';
 import type { OptimizerConfig } from '@gossamer/kernels';
 import type { PartitionSpec } from '@gossamer/data';
+import { OUTER_ALGORITHMS, bandwidthLimitOf, resolveOuterConfig, type OuterConfig } from './outer.js';
 
 export type DatasetSpec =
   | { kind: 'mnist'; testSize?: number; normalization?: 'none' | 'standard' }
   | { kind: 'blobs'; samples: number; classes: number; features: number; separation?: number; testFraction?: number }
   | { kind: 'csv'; path: string; label: string | number; testFraction?: number };
 
-export type Algorithm = 'local' | 'dsgd' | 'allreduce';
+export type Algorithm = 'local' | 'dsgd' | 'allreduce' | 'co2' | 'localsgd' | 'slowmo';
 
 export interface RunConfig {
   /**
    * local: workers train alone (one worker: plain training); dsgd: decentralized SGD with the
-   * schedule and topology below; allreduce: synchronous all-reduce SGD (the parameter-server baseline).
+   * schedule and topology below; allreduce: synchronous all-reduce SGD (the parameter-server baseline);
+   * co2: local steps + asynchronous all-reduce overlapped with the next round (ALGORITHMS.md §3);
+   * localsgd: blocking averaging every localSteps; slowmo: blocking averaging + outer momentum.
    */
   algo: Algorithm;
   workers: number;
@@ -49,6 +52,10 @@ export interface RunConfig {
   logEvery: number;
   /** Evaluate on the test set every this many epochs (one worker) or rounds (distributed), and at the end. */
   evalEvery: number;
+  /** co2 / slowmo options (α, β, penalty, clip, staleness, γ); τ is localSteps. */
+  outer?: OuterConfig;
+  /** Throttle each worker's link to this many Mbit/s (token bucket; default unlimited). */
+  bandwidthMbps?: number;
 }
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {
@@ -81,10 +88,12 @@ function positiveInt(name: string, v: unknown): number {
 
 /** Fills defaults and checks every field; the error names the field and what it should be. */
 export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
-  const known = new Set([...Object.keys(DEFAULT_RUN_CONFIG), 'processes', 'merge', 'rounds']);
+  const known = new Set([...Object.keys(DEFAULT_RUN_CONFIG), 'processes', 'merge', 'rounds', 'outer', 'bandwidthMbps']);
   for (const key of Object.keys(partial)) if (!known.has(key)) fail(`unknown field "${key}" (known: ${[...known].join(', ')})`);
   const c: RunConfig = { ...DEFAULT_RUN_CONFIG, ...partial };
-  if (!['local', 'dsgd', 'allreduce'].includes(c.algo)) fail(`algo "${String(c.algo)}" is unknown; use local, dsgd or allreduce`);
+  if (!['local', 'dsgd', 'allreduce', ...OUTER_ALGORITHMS].includes(c.algo)) fail(`algo "${String(c.algo)}" is unknown; use local, dsgd, allreduce, co2, localsgd or slowmo`);
+  if (c.outer !== undefined) resolveOuterConfig(c.outer);
+  bandwidthLimitOf(c.bandwidthMbps);
   positiveInt('workers', c.workers);
   if (c.processes !== undefined) {
     positiveInt('processes', c.processes);

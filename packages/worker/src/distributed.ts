@@ -17,6 +17,7 @@ import {
 } from '@gossamer/algorithms';
 import { createInProcessNetwork, type Transport } from '@gossamer/transport';
 import type { RunConfig } from './config.js';
+import { bandwidthLimitOf, isOuterAlgorithm, runOuterAlgorithm } from './outer.js';
 import { loadTrainTest, type TrainTest } from './datasets.js';
 
 /** Seed of worker i's batch order: distinct per worker, fixed by the run seed. */
@@ -117,8 +118,10 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
         const transport = await options.transportFor(id, index);
         emit({ type: 'start', worker: id, model: spec.name, parameters: replica.parameterCount, shardSamples: shard.numSamples, rounds, algo: config.algo, adapter: gpu.adapterDescription });
         const ctx = { gpu, transport, replica, batches, evalSet, ids, index, emit, signal: options.signal };
-        const result =
-          config.algo === 'allreduce'
+        const periodic = { rounds, localSteps: config.localSteps, evalEvery: config.evalEvery, consensusEvery: config.consensusEvery };
+        const result = isOuterAlgorithm(config.algo)
+          ? await runOuterAlgorithm(ctx, config.algo, config.outer, periodic)
+          : config.algo === 'allreduce'
             ? await runAllReduceSgdWorker(ctx, { rounds, localSteps: config.localSteps, evalEvery: config.evalEvery, consensusEvery: config.consensusEvery })
             : await runDsgdWorker(ctx, {
                 rounds,
@@ -154,7 +157,8 @@ export async function simulateRun(config: RunConfig, options: { gpu?: Gpu; emit?
   const ids = workerIds(config.workers);
   const data = options.data ?? (await loadTrainTest(config.dataset, config.seed));
   const gpu = options.gpu ?? (await Gpu.create());
-  const network = createInProcessNetwork(ids);
+  const bandwidth = bandwidthLimitOf(config.bandwidthMbps);
+  const network = createInProcessNetwork(ids, bandwidth ? { link: { bandwidth } } : {});
   try {
     return await hostWorkers(config, { indices: ids.map((_, i) => i), transportFor: async (id) => network.transport(id), gpu, emit: options.emit, data });
   } finally {

@@ -15,3 +15,4 @@ export {
   type HostedDone,
   type WorkerEvent,
 } from './distributed.js';
+export { OUTER_ALGORITHMS, bandwidthLimitOf, isOuterAlgorithm, resolveOuterConfig, runOuterAlgorithm, type OuterAlgorithm, type OuterConfig } from './outer.js';

@@ -4,6 +4,7 @@ import { barChart, lineChart } from '@gossamer/plot';
 import { resolveRunConfig, type RunConfig } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
 import { launchDistributed, type LaunchSummary } from '../launch.js';
+import { parseBandwidths, reproduceCo2 } from './reproduce-co2.js';
 
 interface Variant {
   name: string;
@@ -121,26 +122,36 @@ async function reproduceSingleMerge(outDir: string, quick: boolean, adapter: str
 
 export const reproduce: Command = {
   name: 'reproduce',
-  summary: "reproduce a paper's claims at small scale: single-merge",
-  usage: 'single-merge [--quick] [--out <dir>]',
+  summary: "reproduce a paper's claims at small scale: single-merge, co2",
+  usage: 'single-merge|co2 [--quick] [--out <dir>] [--bandwidths 50,200]',
   options: {
     out: { type: 'string' },
     quick: { type: 'boolean', default: false },
     adapter: { type: 'string' },
+    bandwidths: { type: 'string' },
   },
   optionHelp: {
     out: 'directory for runs, table, plots (default runs/reproduce-<name>)',
     quick: 'fewer workers and rounds, a smaller model (a smoke test, not the reproduction)',
     adapter: 'WebGPU adapter: auto, hardware, swiftshader, or part of an adapter name',
+    bandwidths: 'co2: link speeds in Mbit/s per worker, comma-separated (default 50,200; --quick 50)',
   },
   async run(values, positionals) {
     const [name] = positionals;
     const quick = values.quick === true;
     const adapter = typeof values.adapter === 'string' ? values.adapter : undefined;
     const out = resolve(typeof values.out === 'string' ? values.out : join('runs', `reproduce-${name ?? ''}`));
-    if (name !== 'single-merge') throw new UsageError(`unknown reproduction "${name ?? ''}": available: single-merge`);
+    if (name !== 'single-merge' && name !== 'co2') throw new UsageError(`unknown reproduction "${name ?? ''}": available: single-merge, co2`);
     mkdirSync(out, { recursive: true });
-    await reproduceSingleMerge(out, quick, adapter);
+    if (name === 'co2') {
+      let links: number[] | undefined;
+      try {
+        links = parseBandwidths(typeof values.bandwidths === 'string' ? values.bandwidths : undefined);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      await reproduceCo2(out, quick, adapter, links);
+    } else await reproduceSingleMerge(out, quick, adapter);
     return 0;
   },
 };

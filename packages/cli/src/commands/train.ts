@@ -65,6 +65,24 @@ function optimizerFrom(values: Values, base: OptimizerConfig): OptimizerConfig {
   return config as unknown as OptimizerConfig;
 }
 
+/** CO2 / SlowMo flags over the config file's `outer` (undefined when neither sets anything). */
+function outerFrom(values: Values, base: RunConfig['outer']): RunConfig['outer'] {
+  const outer: NonNullable<RunConfig['outer']> = { ...base };
+  const alpha = num(values, 'outer-lr', false);
+  const beta = num(values, 'outer-momentum', false);
+  const gamma = num(values, 'slowmo-gamma', false);
+  if (alpha !== undefined) outer.alpha = alpha;
+  if (beta !== undefined) outer.beta = beta;
+  if (gamma !== undefined) outer.gamma = gamma;
+  const penalty = str(values, 'penalty');
+  const clip = str(values, 'outer-clip');
+  const staleness = str(values, 'staleness');
+  if (penalty) outer.penalty = penalty;
+  if (clip) outer.clip = clip;
+  if (staleness) outer.staleness = staleness as NonNullable<RunConfig['outer']>['staleness'];
+  return Object.keys(outer).length > 0 ? outer : undefined;
+}
+
 export async function runConfigFrom(values: Values): Promise<RunConfig> {
   const file = str(values, 'config');
   const base: Partial<RunConfig> = file ? await loadRunConfig(file) : {};
@@ -94,6 +112,9 @@ export async function runConfigFrom(values: Values): Promise<RunConfig> {
   if (partition) merged.partition = parsePartitionFlag(partition);
   const algo = str(values, 'algo');
   if (algo) merged.algo = algo as RunConfig['algo'];
+  set('bandwidthMbps', num(values, 'bandwidth', false));
+  const outer = outerFrom(values, base.outer);
+  if (outer) merged.outer = outer;
   const base0 = resolveRunConfig({ ...base, algo: 'local', workers: 1, processes: undefined });
   merged.optimizer = optimizerFrom(values, base.optimizer ?? base0.optimizer);
   try {
@@ -110,7 +131,7 @@ function defaultRunDir(config: RunConfig): string {
 
 export const train: Command = {
   name: 'train',
-  summary: 'train: one worker, or n worker processes over an embedded nats-server (dsgd, allreduce, local)',
+  summary: 'train: one worker, or n worker processes over an embedded nats-server (dsgd, allreduce, co2, localsgd, slowmo, local)',
   usage: '[--config run.json] [--algo dsgd --workers 8 --topology ring --schedule gossip] [--dataset mnist] [--model mlp:256,256] [options]',
   options: {
     config: { type: 'string' },
@@ -136,6 +157,13 @@ export const train: Command = {
     'local-steps': { type: 'string' },
     rounds: { type: 'string' },
     'consensus-every': { type: 'string' },
+    'outer-lr': { type: 'string' },
+    'outer-momentum': { type: 'string' },
+    penalty: { type: 'string' },
+    'outer-clip': { type: 'string' },
+    staleness: { type: 'string' },
+    'slowmo-gamma': { type: 'string' },
+    bandwidth: { type: 'string' },
     nats: { type: 'string' },
     out: { type: 'string' },
     adapter: { type: 'string' },
@@ -144,7 +172,7 @@ export const train: Command = {
   },
   optionHelp: {
     config: 'run config file (JSON, as written to <run>/config.json); flags override it',
-    algo: 'local (no communication) | dsgd (gossip) | allreduce (synchronous SGD baseline) (default local)',
+    algo: 'local (no communication) | dsgd (gossip) | allreduce (synchronous SGD baseline) | co2 | localsgd | slowmo (τ = --local-steps) (default local)',
     workers: 'number of workers (default 1)',
     processes: 'worker processes hosting the workers (default: one per worker)',
     partition: 'iid | dirichlet:<alpha> | shards:<k> (default iid)',
@@ -152,9 +180,16 @@ export const train: Command = {
     schedule: 'gossip | none | constant:R | window:START:LENGTH[:R] | late:POINT[:R] | final-merge[:R] (default gossip)',
     merge: 'final merge: none | exact | gossip:K (default: exact for final-merge schedules)',
     order: 'adapt-then-combine | overlapped (D-PSGD: gossip overlaps the gradient steps)',
-    'local-steps': 'local steps per round, H (default 1)',
+    'local-steps': 'local steps per round, H (τ for co2/localsgd/slowmo) (default 1)',
     rounds: 'rounds (default: --epochs over the average shard)',
     'consensus-every': 'measure the consensus distance every N rounds (an all-reduce; default 0: never)',
+    'outer-lr': 'co2/slowmo: outer learning rate α (default 1)',
+    'outer-momentum': 'co2/slowmo: outer momentum β (default 0.2)',
+    penalty: 'co2: staleness penalty none | constant:<λ> | gap:<κ>[:<ε>] (default none)',
+    'outer-clip': 'co2: outer momentum clip none | value:<φ> | norm:<φ> (default value:1)',
+    staleness: 'co2: one-round (all-reduce overlaps the next round, default) | none (awaited at once)',
+    'slowmo-gamma': 'slowmo: base learning rate γ in u ← βu + (a − x̄)/γ, a ← a − αγu (default 1)',
+    bandwidth: 'throttle each worker\'s link to this many Mbit/s (default unlimited)',
     nats: 'use this NATS server instead of starting one (distributed runs)',
     dataset: 'mnist | blobs[:samples,classes,features] | csv:<path>[:<label column>] (default mnist)',
     model: 'softmax | mlp:<widths>[:gelu] (e.g. mlp:256,256) | cnn (default mlp:256,256)',

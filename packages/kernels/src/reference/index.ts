@@ -9,3 +9,4 @@ export * as pack from './pack.js';
 export * as admm from './admm.js';
 export * as matmul from './matmul.js';
 export * as conv from './conv.js';
+export * as outer from './outer.js';
