@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsTransport, PeerLeftError, startNatsServer, type NatsServer, type MembershipEvent } from '@gossamer/transport';
+import { NatsTransport, PeerLeftError, TransportTimeoutError, startNatsServer, type NatsServer, type MembershipEvent } from '@gossamer/transport';
 import { uniform } from '../support/numeric.js';
 import { expectSameBits, inProcessAllReduce } from '../../packages/transport/test/conformance.js';
 import { uniqueRunId } from '../../packages/transport/test/nats-harness.js';
@@ -85,7 +85,7 @@ describe('worker processes over nats-server', () => {
     const main = await NatsTransport.connect({ servers: server.url, id: 'main', runId, peers, heartbeatIntervalMs: 100, peerTimeoutMs: 600 });
     try {
       await victim.ready;
-      await main.waitForPeers(peers, 10_000);
+      await main.waitForPeers(peers, 30_000);
       const events = main.membership()[Symbol.asyncIterator]();
       expect((await events.next()).value).toEqual({ kind: 'joined', worker: 'victim' });
       const pending = main.receive('victim', { tensor: 0, round: 0 }).catch((e: unknown) => e);
@@ -100,6 +100,34 @@ describe('worker processes over nats-server', () => {
     }
   });
 
+  it('a worker whose own event loop was blocked past the peer timeout does not declare its live peers gone', async () => {
+    const runId = uniqueRunId();
+    const peers = ['main', 'peer'];
+    const peer = spawnWorker({ mode: 'idle', id: 'peer', runId, peers, heartbeatIntervalMs: 100 });
+    const main = await NatsTransport.connect({ servers: server.url, id: 'main', runId, peers, heartbeatIntervalMs: 100, peerTimeoutMs: 600 });
+    const events: MembershipEvent[] = [];
+    let collecting: Promise<void> | undefined;
+    try {
+      await peer.ready;
+      await main.waitForPeers(peers, 30_000);
+      const iterator = main.membership()[Symbol.asyncIterator]();
+      collecting = (async () => {
+        for (let r = await iterator.next(); r.done !== true; r = await iterator.next()) events.push(r.value);
+      })();
+      // A long synchronous computation (2.5 peer timeouts): the peer's heartbeats wait unread, and
+      // timers run before they are read.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(events).toEqual([{ kind: 'joined', worker: 'peer' }]);
+      expect(main.members()).toEqual(['main', 'peer']);
+      expect(await main.receive('peer', { tensor: 0, round: 0 }, { timeoutMs: 100 }).catch((e: unknown) => e)).toBeInstanceOf(TransportTimeoutError);
+    } finally {
+      peer.child.kill('SIGKILL');
+      await main.close();
+      await collecting;
+    }
+  });
+
   it('a receiver that stops reading for 2 s is neither cut off as a slow consumer nor loses data', async () => {
     const runId = uniqueRunId();
     const peers = ['sender', 'sleeper'];
@@ -109,7 +137,7 @@ describe('worker processes over nats-server', () => {
     const sender = await NatsTransport.connect({ servers: server.url, id: 'sender', runId, peers, windowBytes: 1 << 20, heartbeatIntervalMs: 1000, retransmitAfterMs: 150 });
     try {
       await sleeper.ready;
-      await sender.waitForPeers(peers, 10_000);
+      await sender.waitForPeers(peers, 30_000);
       const data = uniform(4_000_000, 42);
       await sender.send('sleeper', { tensor: 0, round: 0 }, data);
       const exit = await sleeper.exited;

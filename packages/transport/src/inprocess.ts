@@ -17,7 +17,7 @@ import type {
   TransportStats,
   WireDType,
 } from './types.js';
-import { BoundedSet, MembershipStream, Pending, checkCollectiveId, checkKey, sortedIds, transferName } from './util.js';
+import { BoundedSet, MembershipStream, Pending, checkCollectiveId, checkKey, held, sortedIds, transferName } from './util.js';
 
 /** A simulated link's behaviour. */
 export interface LinkProfile {
@@ -200,7 +200,11 @@ export class InProcessTransport implements Transport {
     return { ...this.counters, rejectedByReason: { ...this.rejections } };
   }
 
-  async send(to: string, key: TransferKey, data: Float32Array, options: SendOptions = {}): Promise<void> {
+  send(to: string, key: TransferKey, data: Float32Array, options: SendOptions = {}): Promise<void> {
+    return held(this.doSend(to, key, data, options));
+  }
+
+  private async doSend(to: string, key: TransferKey, data: Float32Array, options: SendOptions): Promise<void> {
     checkKey(key);
     const name = transferName(this.id, key.tensor, key.round);
     if (this.sent.has(`${to}|${name}`)) throw new TransportUsageError(`${this.id} already sent tensor ${key.tensor} of round ${key.round} to ${to}`);
@@ -211,7 +215,11 @@ export class InProcessTransport implements Transport {
     await this.transmit(to, name, values, options.dtype ?? 'f32', options.timeoutMs ?? this.network.sendTimeoutMs, options.signal);
   }
 
-  async receive(from: string, key: TransferKey, options: ReceiveOptions = {}): Promise<Float32Array> {
+  receive(from: string, key: TransferKey, options: ReceiveOptions = {}): Promise<Float32Array> {
+    return held(this.doReceive(from, key, options));
+  }
+
+  private async doReceive(from: string, key: TransferKey, options: ReceiveOptions): Promise<Float32Array> {
     checkKey(key);
     const delivery = await this.await(from, transferName(from, key.tensor, key.round), options.timeoutMs ?? this.network.receiveTimeoutMs, options.signal);
     if (options.into === undefined) return delivery.values;
@@ -223,7 +231,11 @@ export class InProcessTransport implements Transport {
     return options.into;
   }
 
-  async allReduce(key: TransferKey, data: Float32Array, options: AllReduceOptions = {}): Promise<Float32Array> {
+  allReduce(key: TransferKey, data: Float32Array, options: AllReduceOptions = {}): Promise<Float32Array> {
+    return held(this.doAllReduce(key, data, options));
+  }
+
+  private async doAllReduce(key: TransferKey, data: Float32Array, options: AllReduceOptions): Promise<Float32Array> {
     checkKey(key);
     const collectiveId = options.collectiveId ?? 1;
     checkCollectiveId(collectiveId);

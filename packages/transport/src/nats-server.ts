@@ -213,9 +213,32 @@ export class NatsServer {
     await this.launch();
   }
 
-  /** Freezes the server (SIGSTOP): connections stay open but nothing moves. */
-  pause(): void {
-    this.child?.kill('SIGSTOP');
+  /**
+   * Freezes the server (SIGSTOP): connections stay open but nothing moves. Resolves once every thread
+   * of the server has stopped (read from /proc where there is one): the signal only takes effect as
+   * each thread is next scheduled, which on a loaded machine can be many milliseconds after kill()
+   * returns, and until then the server still routes messages.
+   */
+  async pause(timeoutMs = 10_000): Promise<void> {
+    const child = this.child;
+    if (child?.pid === undefined) return;
+    child.kill('SIGSTOP');
+    const deadline = performance.now() + timeoutMs;
+    // Stopped, and still stopped a few milliseconds later (seen running again: stopped again).
+    let stoppedSince: number | undefined;
+    for (;;) {
+      if (this.child !== child) return; // exited meanwhile
+      const now = performance.now();
+      if (allThreadsStopped(child.pid)) {
+        stoppedSince ??= now;
+        if (now - stoppedSince >= 5) return;
+      } else if (stoppedSince !== undefined) {
+        stoppedSince = undefined;
+        child.kill('SIGSTOP');
+      }
+      if (now > deadline) throw new Error(`nats-server (pid ${child.pid}) did not stop within ${timeoutMs} ms of SIGSTOP`);
+      await sleep(1);
+    }
   }
 
   /** Unfreezes a paused server (SIGCONT). */
@@ -249,6 +272,31 @@ function portFromPortsFile(text: string): number | undefined {
   } catch {
     return undefined; // written but not complete yet
   }
+}
+
+/**
+ * True when every thread of process `pid` is stopped (state T), per /proc/<pid>/task/<tid>/stat.
+ * Where there is no /proc (not Linux), true: the caller cannot do better than the signal.
+ */
+function allThreadsStopped(pid: number): boolean {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return !existsSync('/proc/self'); // no /proc: cannot tell; a vanished process: nothing runs
+  }
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread exited
+    }
+    // "tid (comm) S ...": the state follows the last ')' (comm may contain spaces and parentheses).
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state !== 'T' && state !== 't') return false;
+  }
+  return true;
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {

@@ -75,7 +75,7 @@ import type {
   TransportStats,
   WireDType,
 } from './types.js';
-import { BoundedSet, MembershipStream, Pending, checkCollectiveId, checkKey, sortedIds, transferName } from './util.js';
+import { BoundedSet, MembershipStream, Pending, checkCollectiveId, checkKey, held, sortedIds, transferName } from './util.js';
 
 export interface NatsTransportOptions {
   /** This worker's id: [A-Za-z0-9_-]+, at most 128 bytes. */
@@ -229,6 +229,12 @@ export class NatsTransport implements Transport {
   private round = 0;
   private disconnected = false;
   private closed = false;
+  private tickMs = 50;
+  private lastTick = 0;
+  /** When this worker's event loop last came back from a stall (see tick()). */
+  private awakeSince = 0;
+  /** A round trip to the server is under way before silent peers are judged (see confirmSilence()). */
+  private confirmingSilence = false;
   private readonly counters = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0, retransmitRequests: 0, chunksRetransmitted: 0, publishErrors: 0, reconnects: 0 };
 
   private constructor(nc: NatsConnection, options: NatsTransportOptions) {
@@ -297,8 +303,9 @@ export class NatsTransport implements Transport {
       softwareVersion: SOFTWARE_VERSION,
       resumeRound: 0,
     });
-    const tickMs = Math.max(5, Math.min(50, Math.floor(this.retransmitAfterMs / 4)));
-    this.timers.push(setInterval(() => this.tick(), tickMs));
+    this.tickMs = Math.max(5, Math.min(50, Math.floor(this.retransmitAfterMs / 4)));
+    this.lastTick = this.awakeSince = performance.now();
+    this.timers.push(setInterval(() => this.tick(), this.tickMs));
     this.timers.push(setInterval(() => this.heartbeat(), this.heartbeatIntervalMs));
     for (const t of this.timers) t.unref();
     void this.watchStatus();
@@ -370,22 +377,26 @@ export class NatsTransport implements Transport {
       const transfer = pointToPoint(key);
       const started = this.startOutbound(to, transfer, data, options.dtype ?? 'f32', options.blockSize ?? DEFAULT_INT8_BLOCK, undefined, options.timeoutMs ?? this.sendTimeoutMs, options.signal);
       this.sentKeys.add(sentKey);
-      return started;
+      return started; // a Pending's promise: already marked as handled
     } catch (err) {
-      return Promise.reject(err);
+      return held(Promise.reject(err));
     }
   }
 
   receive(from: string, key: TransferKey, options: ReceiveOptions = {}): Promise<Float32Array> {
     try {
       checkKey(key);
-      return this.expect(from, pointToPoint(key), options.into, undefined, options.timeoutMs ?? this.receiveTimeoutMs, options.signal);
+      return this.expect(from, pointToPoint(key), options.into, undefined, options.timeoutMs ?? this.receiveTimeoutMs, options.signal); // a Pending's promise
     } catch (err) {
-      return Promise.reject(err);
+      return held(Promise.reject(err));
     }
   }
 
-  async allReduce(key: TransferKey, data: Float32Array, options: AllReduceOptions = {}): Promise<Float32Array> {
+  allReduce(key: TransferKey, data: Float32Array, options: AllReduceOptions = {}): Promise<Float32Array> {
+    return held(this.doAllReduce(key, data, options));
+  }
+
+  private async doAllReduce(key: TransferKey, data: Float32Array, options: AllReduceOptions): Promise<Float32Array> {
     checkKey(key);
     const collectiveId = options.collectiveId ?? 1;
     checkCollectiveId(collectiveId);
@@ -880,8 +891,15 @@ export class NatsTransport implements Transport {
   private tick(): void {
     if (this.closed) return;
     const now = performance.now();
-    if (!this.disconnected) {
-      for (const [peer, lastHeard] of [...this.known]) if (now - lastHeard > this.peerTimeoutMs) this.peerGone(peer, 'timeout');
+    // A stall of this worker's own event loop (CPU starvation, a long computation, GC) is not its
+    // peers' silence: timers run before pending input is read, and peers in this same process could
+    // not send either. After a stall of a quarter of the peer timeout or more, peers are given a
+    // heartbeat interval and a half of running time before they are judged again.
+    if (now - this.lastTick - this.tickMs > Math.max(this.tickMs, this.peerTimeoutMs / 4)) this.awakeSince = now;
+    this.lastTick = now;
+    if (!this.disconnected && !this.confirmingSilence) {
+      const silent = [...this.known].filter(([peer, heard]) => now - heard > this.peerTimeoutMs && now - this.awakeSince > 1.5 * this.intervalOf(peer));
+      if (silent.length > 0) void this.confirmSilence(silent.map(([peer]) => peer));
     }
     // Repair with exponential backoff (×2 per unanswered attempt, at most ×16), so a receiver that
     // is merely slow is not flooded with probes while its server-side backlog is already large.
@@ -896,7 +914,7 @@ export class NatsTransport implements Transport {
       // whose event loop is blocked sends nothing, and probes would only pile up in its server-side
       // backlog (a full chunk each) until the server cut it as a slow consumer.
       const heard = this.known.get(o.to);
-      const receiverRunning = heard !== undefined && now - heard < 1.5 * (this.peerIntervals.get(o.to) ?? this.heartbeatIntervalMs);
+      const receiverRunning = heard !== undefined && now - heard < 1.5 * this.intervalOf(o.to);
       if (receiverRunning && o.nextIndex > 0 && !o.pumping && now - o.lastSent > this.retransmitAfterMs && now - o.lastHeard > backoff(2 * o.probes)) {
         // Silence: re-send the last chunk sent; the receiver answers with an ack or a request.
         o.lastHeard = now;
@@ -904,6 +922,35 @@ export class NatsTransport implements Transport {
         o.resend.add(o.nextIndex - 1);
         void this.pump(o);
       }
+    }
+  }
+
+  /** A peer's heartbeat period: the one it announced, else ours. */
+  private intervalOf(peer: string): number {
+    return this.peerIntervals.get(peer) ?? this.heartbeatIntervalMs;
+  }
+
+  /**
+   * Declares the `suspects` gone (reason 'timeout') if they are still silent after a round trip to
+   * the server: its PONG comes after every message it sent us before, so heartbeats waiting unread
+   * (behind a backlog of chunks, or in the socket while this worker was busy) are counted first. No
+   * verdict while the round trip does not complete (a frozen server, a lost connection): as while
+   * disconnected, peers are only judged on what this worker could hear.
+   */
+  private async confirmSilence(suspects: readonly string[]): Promise<void> {
+    this.confirmingSilence = true;
+    try {
+      await this.nc.flush();
+    } catch {
+      return; // disconnected or closed meanwhile: judged afresh after the reconnect, or never
+    } finally {
+      this.confirmingSilence = false;
+    }
+    if (this.closed || this.disconnected) return;
+    const now = performance.now();
+    for (const peer of suspects) {
+      const heard = this.known.get(peer);
+      if (heard !== undefined && now - heard > this.peerTimeoutMs && now - this.awakeSince > 1.5 * this.intervalOf(peer)) this.peerGone(peer, 'timeout');
     }
   }
 

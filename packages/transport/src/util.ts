@@ -3,7 +3,23 @@
 import { TransportAbortedError, TransportTimeoutError, TransportUsageError, type TransportError } from './errors.js';
 import type { MembershipEvent, TransferKey } from './types.js';
 
-/** A pending operation that settles once: by the owner, by its timeout, or by its AbortSignal. */
+/**
+ * Returns `promise` itself, marked as handled. The transports' operations are promises their callers
+ * hold while doing other work (an all-reduce runs while the next step computes; a receive is posted
+ * before the matching send is awaited); one that fails meanwhile (its peer left, a timeout) must not
+ * surface as an unhandled rejection, which ends a Node process (and fails a vitest run). Whoever
+ * awaits the promise still gets its error.
+ */
+export function held<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/**
+ * A pending operation that settles once: by the owner, by its timeout, or by its AbortSignal. Its
+ * promise is marked as handled (see held()): it may be rejected (peer left, closed) before or
+ * without anyone awaiting it.
+ */
 export class Pending<T> {
   readonly promise: Promise<T>;
   private resolveFn!: (value: T) => void;
@@ -18,6 +34,7 @@ export class Pending<T> {
       this.resolveFn = resolve;
       this.rejectFn = reject;
     });
+    held(this.promise);
     this.onSettleHook = options.onSettle;
     if (options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs)) {
       const timeoutMs = options.timeoutMs;

@@ -199,5 +199,41 @@ export function transportConformance(name: string, options: ConformanceOptions):
         await w.close();
       }
     });
+
+    it('fails operations held while their caller does other work, without an unhandled rejection', async () => {
+      const w = await options.create(['a', 'b', 'c']);
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => {
+        unhandled.push(reason);
+      };
+      process.on('unhandledRejection', onUnhandled);
+      let closedC = false;
+      try {
+        const [a, , c] = w.transports;
+        const events = a.membership()[Symbol.asyncIterator]();
+        // Posted now, awaited only later (an all-reduce runs while the caller computes).
+        const receiving = a.receive('c', { tensor: 5, round: 0 }, { timeoutMs: 10_000 });
+        const reducing = a.allReduce({ tensor: 6, round: 0 }, uniform(1000, 8), { group: ['a', 'c'], timeoutMs: 10_000 });
+        await c.close();
+        closedC = true;
+        for (;;) {
+          const event: MembershipEvent = (await events.next()).value;
+          if (event.kind === 'left') {
+            expect(event).toEqual({ kind: 'left', worker: 'c', reason: 'leave' });
+            break;
+          }
+        }
+        // Other work, long enough for Node to report a rejection nobody handled.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(unhandled).toEqual([]);
+        await expect(receiving).rejects.toBeInstanceOf(PeerLeftError);
+        await expect(reducing).rejects.toBeInstanceOf(PeerLeftError);
+        await events.return?.();
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        if (!closedC) await w.transports[2].close();
+        await w.close();
+      }
+    });
   });
 }

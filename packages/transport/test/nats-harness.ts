@@ -5,7 +5,12 @@ import { NatsTransport, type NatsServer, type NatsTransportOptions } from '@goss
 /** A run id unique to one test, so tests sharing a server never see each other's messages. */
 export const uniqueRunId = (): string => `t${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 
-/** Connects one transport per id to `server`, with short timers, and waits until all see each other. */
+/**
+ * Connects one transport per id to `server`, with short repair timers, and waits until all see each
+ * other. Peers are declared gone after 10 s of silence: generous, so that a test machine under load
+ * (CI runs test files in parallel forks) never loses a peer in a test that is not about peer
+ * timeouts; those set their own.
+ */
 export async function connectWorkers(
   server: NatsServer,
   ids: string[],
@@ -18,6 +23,7 @@ export async function connectWorkers(
         servers: server.url,
         heartbeatIntervalMs: 200,
         retransmitAfterMs: 150,
+        peerTimeoutMs: 10_000,
         peers: ids,
         ...options,
         id,
@@ -25,6 +31,6 @@ export async function connectWorkers(
       }),
     ),
   );
-  await Promise.all(transports.map((t) => t.waitForPeers(ids, 5000)));
+  await Promise.all(transports.map((t) => t.waitForPeers(ids, 30_000)));
   return { transports, runId, close: () => Promise.all(transports.map((t) => t.close())).then(() => undefined) };
 }
