@@ -161,6 +161,28 @@ export class Replica {
     this.lossSteps++;
   }
 
+  /**
+   * Compiles every pipeline of a training step by running forward, loss and backward once on a zero
+   * batch, and waits for it. Parameters, optimizer state and the step count are left as they were;
+   * call it before training (it clears the loss accumulator). Pipeline creation blocks the JavaScript thread on some WebGPU implementations
+   * (seconds on a CPU adapter): do it before joining a run, so heartbeats are not starved mid-round.
+   */
+  async compile(): Promise<void> {
+    const features = this.gpu.createBuffer(4 * this.batchSize * this.graph.inputsPerSample, STORAGE_USAGE, 'compile/features');
+    const labels = this.gpu.createBuffer(4 * this.batchSize, STORAGE_USAGE, 'compile/labels');
+    try {
+      const step = this.gpu.beginStep('compile');
+      this.encodeGradient(step, { features: span(features), labels: { buffer: labels, offset: 0, length: this.batchSize } });
+      step.submit();
+      await this.gpu.sync();
+      this.lossSteps--;
+      this.gpu.write(this.scalars, 0, new Float32Array(1));
+    } finally {
+      features.destroy();
+      labels.destroy();
+    }
+  }
+
   /** Encodes one optimizer update of params from grads (t = steps + 1). */
   encodeOptimizerStep(step: StepEncoder): void {
     this.steps++;

@@ -61,6 +61,12 @@ describe('Replica: one flat buffer, one submit per step', () => {
     const test = subset(all, Array.from({ length: 300 }, (_, i) => 600 + i));
     const replica = Replica.create(g, { spec: mlp(12, [32], 4), optimizer: { kind: 'adamw', lr: 1e-2 }, batchSize: 32, seed: 5 });
     const evalSet = uploadEvalSet(g, test.features, test.labels, 12);
+    // compile() runs a step's kernels once without changing the model.
+    const initial = await replica.getParameters();
+    await replica.compile();
+    expect(Buffer.from((await replica.getParameters()).buffer)).toEqual(Buffer.from(initial.buffer));
+    expect(replica.steps).toBe(0);
+    expect(await replica.takeLoss()).toBeNaN();
     const before = await replica.evaluate(evalSet, { batch: 128 });
     const batcher = new GpuBatcher(g, train, { batchSize: 32, seed: 9 });
     replica.trainSteps(batcher, 100);

@@ -115,6 +115,7 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
       const replica = Replica.create(gpu, { spec, optimizer: config.optimizer, batchSize: config.batchSize, seed: config.seed, name: id });
       const batches = new GpuBatcher(gpu, shard, { batchSize: config.batchSize, seed: workerBatchSeed(config.seed, index), label: id });
       try {
+        await replica.compile(); // before joining: compiling blocks the event loop (and heartbeats)
         const transport = await options.transportFor(id, index);
         emit({ type: 'start', worker: id, model: spec.name, parameters: replica.parameterCount, shardSamples: shard.numSamples, rounds, algo: config.algo, adapter: gpu.adapterDescription });
         const ctx = { gpu, transport, replica, batches, evalSet, ids, index, emit, signal: options.signal };
