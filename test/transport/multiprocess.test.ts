@@ -150,4 +150,27 @@ describe('worker processes over nats-server', () => {
       await sender.close();
     }
   });
+
+  it('tensors of one element and of 64 MiB arrive bit-exact in another process', async () => {
+    // The server here keeps max_payload at 1 MiB: 64 MiB is 64+ chunks, acknowledged window by window.
+    for (const elements of [1, 16 * 1024 * 1024]) {
+      const runId = uniqueRunId();
+      const peers = ['sender', 'receiver'];
+      const output = join(dir, `${runId}-receiver.out`);
+      const receiver = spawnWorker({ mode: 'slow', id: 'receiver', runId, peers, from: 'sender', blockMs: 0, output });
+      const sender = await NatsTransport.connect({ servers: server.url, id: 'sender', runId, peers, retransmitAfterMs: 150 });
+      try {
+        await receiver.ready;
+        await sender.waitForPeers(peers, 30_000);
+        const data = uniform(elements, 7 + elements, -1e3, 1e3);
+        await sender.send('receiver', { tensor: 0, round: 0 }, data);
+        const exit = await receiver.exited;
+        expect(exit.code, exit.output).toBe(0);
+        expectSameBits(readFloats(output), data);
+      } finally {
+        await sender.close();
+        rmSync(output, { force: true });
+      }
+    }
+  });
 });
