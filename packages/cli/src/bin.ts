@@ -6,9 +6,10 @@ import { report } from './commands/report.js';
 import { selfcheck } from './commands/selfcheck.js';
 import { train } from './commands/train.js';
 import { worker } from './commands/worker.js';
+import { netlassoWorker } from './commands/netlasso-worker.js';
 import { reproduce } from './commands/reproduce.js';
 
-const commands: Command[] = [train, worker, reproduce, report, selfcheck, doctor, bench];
+const commands: Command[] = [train, worker, netlassoWorker, reproduce, report, selfcheck, doctor, bench];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -7,3 +7,4 @@ export * from './layout.js';
 export * from './engine.js';
 export * from './run.js';
 export * from './reproduce.js';
+export * from './spec.js';

@@ -5,6 +5,7 @@ import { resolveRunConfig, type RunConfig } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
 import { launchDistributed, type LaunchSummary } from '../launch.js';
 import { parseBandwidths, reproduceCo2 } from './reproduce-co2.js';
+import { reproduceNetlasso } from './reproduce-netlasso.js';
 
 interface Variant {
   name: string;
@@ -122,8 +123,8 @@ async function reproduceSingleMerge(outDir: string, quick: boolean, adapter: str
 
 export const reproduce: Command = {
   name: 'reproduce',
-  summary: "reproduce a paper's claims at small scale: single-merge, co2",
-  usage: 'single-merge|co2 [--quick] [--out <dir>] [--bandwidths 50,200]',
+  summary: "reproduce a paper's claims at small scale: single-merge, co2, netlasso",
+  usage: 'single-merge|co2|netlasso [--quick] [--out <dir>] [--bandwidths 50,200]',
   options: {
     out: { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -141,7 +142,9 @@ export const reproduce: Command = {
     const quick = values.quick === true;
     const adapter = typeof values.adapter === 'string' ? values.adapter : undefined;
     const out = resolve(typeof values.out === 'string' ? values.out : join('runs', `reproduce-${name ?? ''}`));
-    if (name !== 'single-merge' && name !== 'co2') throw new UsageError(`unknown reproduction "${name ?? ''}": available: single-merge, co2`);
+    if (name !== 'single-merge' && name !== 'co2' && name !== 'netlasso') {
+      throw new UsageError(`unknown reproduction "${name ?? ''}": available: single-merge, co2, netlasso`);
+    }
     mkdirSync(out, { recursive: true });
     if (name === 'co2') {
       let links: number[] | undefined;
@@ -151,7 +154,8 @@ export const reproduce: Command = {
         throw new UsageError((e as Error).message);
       }
       await reproduceCo2(out, quick, adapter, links);
-    } else await reproduceSingleMerge(out, quick, adapter);
+    } else if (name === 'netlasso') await reproduceNetlasso(out, quick, adapter);
+    else await reproduceSingleMerge(out, quick, adapter);
     return 0;
   },
 };
