@@ -13,7 +13,7 @@
 // up to the snapshot), time blocked waiting for communication, and bytes.
 import type { OuterStepConfig } from '@gossamer/kernels';
 import { TENSOR } from '../dsgd/mixer.js';
-import { consensusDistance, readParameters, type DsgdResult, type RoundEvent, type WorkerContext } from '../dsgd/worker.js';
+import { consensusDistance, readParameters, roundEvent, type DsgdResult, type RoundEvent, type WorkerContext } from '../dsgd/worker.js';
 import { slowMoOuterStep, type Co2Options, type PeriodicAveragingOptions, type SlowMoOptions } from './options.js';
 import { OuterState } from './outer-state.js';
 
@@ -82,18 +82,8 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
       }
       const t2 = performance.now();
       trainMs += t2 - t0;
-      const stats = transport.stats();
       const event: OuterRoundEvent = {
-        type: 'round',
-        worker: id,
-        round,
-        step,
-        loss,
-        communication: 'average',
-        bytesSent: stats.bytesSent,
-        bytesReceived: stats.bytesReceived,
-        computeMs: t1 - t0,
-        commMs: t2 - t1,
+        ...roundEvent(transport, { worker: id, round, step, loss, communication: 'average', computeMs: t1 - t0, commMs: t2 - t1 }),
         waitMs: t2 - t1,
         trainMs,
         applied,

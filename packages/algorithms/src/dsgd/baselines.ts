@@ -5,7 +5,7 @@
 // - local training is runDsgdWorker with the `none` schedule.
 import { TENSOR } from './mixer.js';
 import type { WorkerContext } from './worker.js';
-import { measureRound, type DsgdResult, type RoundEvent } from './worker.js';
+import { measureRound, roundEvent, type DsgdResult } from './worker.js';
 
 export interface AllReduceSgdOptions {
   rounds: number;
@@ -44,19 +44,7 @@ export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllRedu
       step++;
     }
     const loss = await replica.takeLoss();
-    const stats = transport.stats();
-    const event: RoundEvent = {
-      type: 'round',
-      worker: id,
-      round,
-      step,
-      loss,
-      communication: 'average',
-      bytesSent: stats.bytesSent,
-      bytesReceived: stats.bytesReceived,
-      computeMs,
-      commMs,
-    };
+    const event = roundEvent(transport, { worker: id, round, step, loss, communication: 'average', computeMs, commMs });
     const accuracy = await measureRound(ctx, event, options);
     if (accuracy !== undefined) result.localAccuracy = accuracy;
     emit(event);

@@ -12,6 +12,7 @@ export {
 export {
   runDsgdWorker,
   measureRound,
+  roundEvent,
   pushSumMix,
   finalMerge,
   consensusDistance,

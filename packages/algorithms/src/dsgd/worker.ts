@@ -87,6 +87,12 @@ export interface DsgdResult {
   mergedAccuracy?: number;
 }
 
+/** A round event with the transport's cumulative byte counters filled in. */
+export function roundEvent(transport: Transport, fields: Omit<RoundEvent, 'type' | 'bytesSent' | 'bytesReceived'>): RoundEvent {
+  const stats = transport.stats();
+  return { type: 'round', ...fields, bytesSent: stats.bytesSent, bytesReceived: stats.bytesReceived };
+}
+
 /** Ξ² = (1/n) Σ ‖x_i − x̄‖², by two all-reduces (x̄, then the mean of the squared distances). */
 export async function consensusDistance(transport: Transport, ids: readonly string[], local: Float32Array, round: number, tensor: number): Promise<number> {
   const mean = Float32Array.from(local);
@@ -227,8 +233,7 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
   }
 
   async function finishRound(round: number, loss: number, computeMs: number, commMs: number, communication: RoundEvent['communication']): Promise<void> {
-    const stats = transport.stats();
-    const event: RoundEvent = { type: 'round', worker: id, round, step, loss, communication, bytesSent: stats.bytesSent, bytesReceived: stats.bytesReceived, computeMs, commMs };
+    const event = roundEvent(transport, { worker: id, round, step, loss, communication, computeMs, commMs });
     const accuracy = await measureRound(ctx, event, options);
     if (accuracy !== undefined) result.localAccuracy = accuracy;
     emit(event);
