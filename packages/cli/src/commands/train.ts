@@ -4,7 +4,9 @@ import type { OptimizerConfig } from '@gossamer/kernels';
 import { Gpu } from '@gossamer/gpu';
 import { loadRunConfig, resolveRunConfig, trainSingleWorker, type DatasetSpec, type RunConfig, type RunEvent } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
+import { startNatsServer, type NatsServer } from '@gossamer/transport';
 import { launchDistributed } from '../launch.js';
+import { runNetlassoProcesses } from './reproduce-netlasso.js';
 import { ProgressView } from '../progress.js';
 
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -165,6 +167,8 @@ export const train: Command = {
     'slowmo-gamma': { type: 'string' },
     bandwidth: { type: 'string' },
     nats: { type: 'string' },
+    problem: { type: 'string' },
+    lambdas: { type: 'string' },
     out: { type: 'string' },
     adapter: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -191,6 +195,8 @@ export const train: Command = {
     'slowmo-gamma': 'slowmo: base learning rate γ in u ← βu + (a − x̄)/γ, a ← a − αγu (default 1)',
     bandwidth: 'throttle each worker\'s link to this many Mbit/s (default unlimited)',
     nats: 'use this NATS server instead of starting one (distributed runs)',
+    problem: 'netlasso: the problem spec (JSON: a generator + seed, nodes/edges CSV, or a problem document)',
+    lambdas: 'netlasso: λ list (0,0.1,1) or path:<start>,<factor>,<count> (default path:0.01,1.5,12)',
     dataset: 'mnist | blobs[:samples,classes,features] | csv:<path>[:<label column>] (default mnist)',
     model: 'softmax | mlp:<widths>[:gelu] (e.g. mlp:256,256) | cnn (default mlp:256,256)',
     optimizer: 'adamw | sgd | momentum (default adamw)',
@@ -208,6 +214,7 @@ export const train: Command = {
     quiet: 'print only the final summary',
   },
   async run(values) {
+    if (str(values, 'algo') === 'netlasso') return trainNetlasso(values);
     const config = await runConfigFrom(values);
     const adapter = str(values, 'adapter');
     const runDir = resolve(str(values, 'out') ?? defaultRunDir(config));
@@ -260,3 +267,34 @@ export const train: Command = {
   },
 };
 
+
+/**
+ * `train --algo netlasso`: Network Lasso by decentralized ADMM over --workers netlasso-worker
+ * processes and an embedded nats-server (or --nats), on the graph problem of --problem.
+ */
+async function trainNetlasso(values: Values): Promise<number> {
+  const problem = str(values, 'problem');
+  if (!problem) throw new UsageError('--algo netlasso needs --problem <spec.json> (see packages/algorithms/src/netlasso/README.md for the formats)');
+  const workers = num(values, 'workers', true) ?? 1;
+  if (workers < 1) throw new UsageError('--workers must be at least 1');
+  const runDir = resolve(str(values, 'out') ?? join('runs', `${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-netlasso`));
+  mkdirSync(runDir, { recursive: true });
+  const server = str(values, 'nats') ? undefined : await startNatsServer();
+  try {
+    const run = await runNetlassoProcesses({
+      url: str(values, 'nats') ?? (server as NatsServer).url,
+      specFile: resolve(problem),
+      workers,
+      args: ['--lambdas', str(values, 'lambdas') ?? 'path:0.01,1.5,12'],
+      dir: runDir,
+      label: 'netlasso',
+      adapter: str(values, 'adapter'),
+    });
+    const reports = run.outputs[0].reports;
+    writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ workers, seconds: run.seconds, workersAgree: run.workersAgree, lambdas: reports.map((r) => ({ lambda: r.lambda, iterations: r.iterations, clusters: r.clusters, objective: r.objective })) }, null, 2)}\n`);
+    console.log(`done: ${reports.length} λ values, ${workers} workers${run.workersAgree ? ' (identical results on every worker)' : ' (WORKERS DISAGREE)'} in ${run.seconds.toFixed(0)} s\nrun directory: ${runDir} (events.jsonl, w<k>.json, summary.json)`);
+    return run.workersAgree ? 0 : 1;
+  } finally {
+    await server?.close();
+  }
+}
