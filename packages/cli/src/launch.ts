@@ -1,14 +1,13 @@
 // The local launcher of a distributed run: an embedded nats-server (unless one is given) and worker
 // processes (`gossamer worker`), whose JSON-line events it collects into the run directory and
 // renders as progress.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startNatsServer, type NatsServer } from '@gossamer/transport';
 import type { RunConfig } from '@gossamer/worker';
+import { runChildren } from './processes.js';
 import { DistributedProgressView, type WorkerLine } from './progress.js';
 
 export interface LaunchOptions {
@@ -50,51 +49,28 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
   const view = options.json || options.quiet ? undefined : new DistributedProgressView(config.workers);
   const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
   const groups = processGroups(config.workers, config.processes ?? config.workers);
-  const children: ChildProcess[] = [];
   const done = new Map<string, WorkerLine>();
   let merged: number | undefined;
+  const specs = groups.map((group) => {
+    const args = [bin, 'worker', '--nats', url, '--run', runId, '--config', join(options.runDir, 'config.json'), '--id', group.map((i) => `w${i}`).join(','), '--out', join(options.runDir, 'workers')];
+    if (options.adapter) args.push('--adapter', options.adapter);
+    return { label: group.map((i) => `w${i}`).join(','), args };
+  });
   try {
-    const exits = groups.map((group) => {
-      const args = [bin, 'worker', '--nats', url, '--run', runId, '--config', join(options.runDir, 'config.json'), '--id', group.map((i) => `w${i}`).join(','), '--out', join(options.runDir, 'workers')];
-      if (options.adapter) args.push('--adapter', options.adapter);
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(child);
-      const stderrTail: string[] = [];
-      createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
-        stderrTail.push(line);
-        if (stderrTail.length > 40) stderrTail.shift();
-        if (process.env.GOSSAMER_DEBUG) process.stderr.write(`[${group.map((i) => `w${i}`).join(',')}] ${line}\n`);
-      });
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-        let event: WorkerLine;
-        try {
-          event = JSON.parse(line) as WorkerLine;
-        } catch {
-          return; // not an event (a stray print); events are JSON objects
-        }
-        appendFileSync(metricsFile, `${line}\n`);
-        if (options.json) process.stdout.write(`${line}\n`);
-        view?.handle(event);
-        if (event.type === 'done' && event.worker) done.set(event.worker, event);
-        if (event.type === 'merged' && event.accuracy !== undefined) merged = event.accuracy;
-      });
-      return new Promise<void>((resolve, reject) => {
-        child.on('error', reject);
-        child.on('exit', (code, signal) => {
-          if (code === 0) resolve();
-          else {
-            const who = group.map((i) => `w${i}`).join(',');
-            const tail = stderrTail.filter((l) => !/Vulkan|While initializing|InitializeImpl/.test(l)).slice(-12).join('\n  ');
-            reject(new Error(`worker process ${who} exited with ${signal ?? `code ${code}`}${tail ? `:\n  ${tail}` : ''}`));
-          }
-        });
-      });
+    await runChildren(specs, (_index, line) => {
+      let event: WorkerLine;
+      try {
+        event = JSON.parse(line) as WorkerLine;
+      } catch {
+        return; // not an event (a stray print); events are JSON objects
+      }
+      appendFileSync(metricsFile, `${line}\n`);
+      if (options.json) process.stdout.write(`${line}\n`);
+      view?.handle(event);
+      if (event.type === 'done' && event.worker) done.set(event.worker, event);
+      if (event.type === 'merged' && event.accuracy !== undefined) merged = event.accuracy;
     });
-    // The first failure stops the run: the others would wait for the failed peers until they time out.
-    await Promise.race([Promise.all(exits), ...exits.map((e) => e.catch((error: unknown) => Promise.reject(error)))]);
-    await Promise.all(exits);
   } finally {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     view?.close();
     await server?.close();
   }

@@ -16,7 +16,8 @@
 //   with the same bits.
 import { DType, decodeTensor, encodeTensor } from '@gossamer/wire';
 import { TransportUsageError } from './errors.js';
-import type { TransferKey, WireDType } from './types.js';
+import type { AllReduceOptions, TransferKey, WireDType } from './types.js';
+import { checkCollectiveId, checkKey } from './util.js';
 
 export type RingPhase = 'reduce-scatter' | 'all-gather';
 
@@ -57,6 +58,32 @@ export interface RingAllReduceOptions {
   readonly blockSize: number;
   readonly collectiveId: number;
   readonly timeoutMs: number;
+}
+
+/**
+ * A transport's all-reduce options resolved to the ring's: the key and collective id checked, and
+ * the defaults both transports share filled in (mean, f32, the default int8 block, all members).
+ */
+export function ringOptions(
+  self: string,
+  members: readonly string[],
+  key: TransferKey,
+  options: AllReduceOptions,
+  defaultTimeoutMs: number,
+): RingAllReduceOptions {
+  checkKey(key);
+  const collectiveId = options.collectiveId ?? 1;
+  checkCollectiveId(collectiveId);
+  return {
+    self,
+    group: options.group ?? members,
+    key,
+    op: options.op ?? 'mean',
+    dtype: options.dtype ?? 'f32',
+    blockSize: options.blockSize ?? DEFAULT_INT8_BLOCK,
+    collectiveId,
+    timeoutMs: options.timeoutMs ?? defaultTimeoutMs,
+  };
 }
 
 export const WIRE_DTYPES: Readonly<Record<WireDType, DType>> = {

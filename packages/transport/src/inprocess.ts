@@ -4,7 +4,7 @@
 // runs the same ring code), with optional per-link latency and bandwidth, and fault injection (crash a
 // worker, lose transfers on a link).
 import { DType, bytesOf, decodeTensor, encodeTensor, firstNonFinite, tensorByteLength, type WireErrorReason } from '@gossamer/wire';
-import { DEFAULT_INT8_BLOCK, WIRE_DTYPES, ringAllReduce, wireRoundTrip, type SegmentLink, type SegmentTransfer } from './allreduce.js';
+import { DEFAULT_INT8_BLOCK, WIRE_DTYPES, ringAllReduce, ringOptions, wireRoundTrip, type SegmentLink, type SegmentTransfer } from './allreduce.js';
 import { TokenBucket, type BandwidthLimit } from './bandwidth.js';
 import { BadMessageError, PeerLeftError, TransportClosedError, TransportTimeoutError, TransportUsageError } from './errors.js';
 import type {
@@ -17,7 +17,7 @@ import type {
   TransportStats,
   WireDType,
 } from './types.js';
-import { BoundedSet, MembershipStream, Pending, checkCollectiveId, checkKey, held, sortedIds, transferName } from './util.js';
+import { BoundedSet, MembershipStream, Pending, checkKey, held, sortedIds, transferName } from './util.js';
 
 /** A simulated link's behaviour. */
 export interface LinkProfile {
@@ -236,20 +236,9 @@ export class InProcessTransport implements Transport {
   }
 
   private async doAllReduce(key: TransferKey, data: Float32Array, options: AllReduceOptions): Promise<Float32Array> {
-    checkKey(key);
-    const collectiveId = options.collectiveId ?? 1;
-    checkCollectiveId(collectiveId);
+    const ring = ringOptions(this.id, this.members(), key, options, this.network.receiveTimeoutMs);
     this.ensureOpen();
-    return ringAllReduce(this.segmentLink, data, {
-      self: this.id,
-      group: options.group ?? this.members(),
-      key,
-      op: options.op ?? 'mean',
-      dtype: options.dtype ?? 'f32',
-      blockSize: options.blockSize ?? DEFAULT_INT8_BLOCK,
-      collectiveId,
-      timeoutMs: options.timeoutMs ?? this.network.receiveTimeoutMs,
-    });
+    return ringAllReduce(this.segmentLink, data, ring);
   }
 
   private readonly segmentLink: SegmentLink = {

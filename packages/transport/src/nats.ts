@@ -55,7 +55,7 @@ import {
   type WireError,
   type WireErrorReason,
 } from '@gossamer/wire';
-import { DEFAULT_INT8_BLOCK, WIRE_DTYPES, ringAllReduce, type SegmentLink, type SegmentTransfer } from './allreduce.js';
+import { DEFAULT_INT8_BLOCK, WIRE_DTYPES, ringAllReduce, ringOptions, type SegmentLink, type SegmentTransfer } from './allreduce.js';
 import { TokenBucket, type BandwidthLimit } from './bandwidth.js';
 import {
   BadMessageError,
@@ -75,7 +75,7 @@ import type {
   TransportStats,
   WireDType,
 } from './types.js';
-import { BoundedSet, MembershipStream, Pending, checkCollectiveId, checkKey, held, sortedIds, transferName } from './util.js';
+import { BoundedSet, MembershipStream, Pending, checkKey, held, sortedIds, transferName } from './util.js';
 
 export interface NatsTransportOptions {
   /** This worker's id: [A-Za-z0-9_-]+, at most 128 bytes. */
@@ -397,20 +397,9 @@ export class NatsTransport implements Transport {
   }
 
   private async doAllReduce(key: TransferKey, data: Float32Array, options: AllReduceOptions): Promise<Float32Array> {
-    checkKey(key);
-    const collectiveId = options.collectiveId ?? 1;
-    checkCollectiveId(collectiveId);
+    const ring = ringOptions(this.id, this.members(), key, options, this.receiveTimeoutMs);
     this.ensureOpen();
-    return ringAllReduce(this.segmentLink, data, {
-      self: this.id,
-      group: options.group ?? this.members(),
-      key,
-      op: options.op ?? 'mean',
-      dtype: options.dtype ?? 'f32',
-      blockSize: options.blockSize ?? DEFAULT_INT8_BLOCK,
-      collectiveId,
-      timeoutMs: options.timeoutMs ?? this.receiveTimeoutMs,
-    });
+    return ringAllReduce(this.segmentLink, data, ring);
   }
 
   private readonly segmentLink: SegmentLink = {

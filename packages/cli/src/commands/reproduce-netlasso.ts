@@ -4,11 +4,9 @@
 //     nats-server; the centralized float64 optimum (objective gap), local-only, single-global and
 //     oracle models are computed here. (b) The traffic incident demo (one-class SVMs per road region
 //     fused by Network Lasso) against centralized, local-only and federated averaging, in-process.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
   broadcastModel,
@@ -29,6 +27,7 @@ import {
 import { Gpu } from '@gossamer/gpu';
 import { barChart, facetLines } from '@gossamer/plot';
 import { startNatsServer } from '@gossamer/transport';
+import { runChildren } from '../processes.js';
 import { decodeFloat32, type NetlassoWorkerOutput } from './netlasso-worker.js';
 
 export interface NetlassoKddConfig {
@@ -77,8 +76,6 @@ export interface NetlassoProcessRun {
  */
 export const REFERENCE_EPS = 1e-7;
 
-const VULKAN_NOISE = /Vulkan|While initializing|InitializeImpl|PhysicalDeviceVk/;
-
 /**
  * Runs one decentralized Network Lasso run: `workers` netlasso-worker processes on the problem spec,
  * over the NATS server at `url`. Events go to <dir>/events.jsonl, each worker's report to <dir>/wK.json;
@@ -91,45 +88,23 @@ export async function runNetlassoProcesses(o: { url: string; specFile: string; w
   writeFileSync(events, '');
   const entry = fileURLToPath(new URL('../netlasso-worker-main.js', import.meta.url));
   const runId = randomBytes(6).toString('hex');
-  const children: ChildProcess[] = [];
-  try {
-    const exits = Array.from({ length: o.workers }, (_, k) => {
-      const id = `w${k}`;
-      const args = [entry, '--problem', o.specFile, '--workers', String(o.workers), '--id', id, '--nats', o.url, '--run', runId, ...o.args, '--out', join(o.dir, `${id}.json`)];
-      if (o.adapter) args.push('--adapter', o.adapter);
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      children.push(child);
-      const stderrTail: string[] = [];
-      createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
-        if (VULKAN_NOISE.test(line)) return;
-        stderrTail.push(line);
-        if (stderrTail.length > 20) stderrTail.shift();
-      });
-      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-        if (!line.startsWith('{')) return;
-        appendFileSync(events, `${line}\n`);
-        if (k !== 0) return;
-        const e = JSON.parse(line) as { type: string; lambda?: number; iterations?: number; clusters?: number; ari?: number | null; seconds?: number; waitSeconds?: number; hostedNodes?: number; cutRows?: number };
-        if (e.type === 'start') console.log(`  ${o.label}: ${o.workers} worker processes (w0 hosts ${e.hostedNodes} nodes, ${e.cutRows} cut-edge copies)`);
-        if (e.type === 'lambda') {
-          const ari = e.ari === null || e.ari === undefined ? '' : `, ARI ${e.ari.toFixed(3)}`;
-          console.log(`    λ = ${e.lambda!.toFixed(4)}: ${e.iterations} iterations, ${e.clusters} clusters${ari}, ${e.seconds!.toFixed(1)} s (waiting ${e.waitSeconds!.toFixed(1)} s)`);
-        }
-      });
-      return new Promise<void>((resolve, reject) => {
-        child.on('error', reject);
-        child.on('exit', (code, signal) => {
-          if (code === 0) resolve();
-          else reject(new Error(`netlasso worker ${id} (${o.label}) exited with ${signal ?? `code ${code}`}${stderrTail.length ? `:\n  ${stderrTail.slice(-12).join('\n  ')}` : ''}`));
-        });
-      });
-    });
-    // The first failure ends the run: the others would wait for the failed worker's messages.
-    await Promise.race([Promise.all(exits), ...exits.map((e) => e.catch((error: unknown) => Promise.reject(error)))]);
-    await Promise.all(exits);
-  } finally {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-  }
+  const specs = Array.from({ length: o.workers }, (_, k) => {
+    const id = `w${k}`;
+    const args = [entry, '--problem', o.specFile, '--workers', String(o.workers), '--id', id, '--nats', o.url, '--run', runId, ...o.args, '--out', join(o.dir, `${id}.json`)];
+    if (o.adapter) args.push('--adapter', o.adapter);
+    return { label: `${id} (${o.label})`, args };
+  });
+  await runChildren(specs, (k, line) => {
+    if (!line.startsWith('{')) return;
+    appendFileSync(events, `${line}\n`);
+    if (k !== 0) return;
+    const e = JSON.parse(line) as { type: string; lambda?: number; iterations?: number; clusters?: number; ari?: number | null; seconds?: number; waitSeconds?: number; hostedNodes?: number; cutRows?: number };
+    if (e.type === 'start') console.log(`  ${o.label}: ${o.workers} worker processes (w0 hosts ${e.hostedNodes} nodes, ${e.cutRows} cut-edge copies)`);
+    if (e.type === 'lambda') {
+      const ari = e.ari === null || e.ari === undefined ? '' : `, ARI ${e.ari.toFixed(3)}`;
+      console.log(`    λ = ${e.lambda!.toFixed(4)}: ${e.iterations} iterations, ${e.clusters} clusters${ari}, ${e.seconds!.toFixed(1)} s (waiting ${e.waitSeconds!.toFixed(1)} s)`);
+    }
+  });
   const outputs = Array.from({ length: o.workers }, (_, k) => JSON.parse(readFileSync(join(o.dir, `w${k}.json`), 'utf8')) as NetlassoWorkerOutput);
   const workersAgree = outputs.every((w) => w.reports.every((r, l) => r.iterations === outputs[0].reports[l].iterations && r.x === outputs[0].reports[l].x));
   return { label: o.label, workers: o.workers, outputs, seconds: (performance.now() - started) / 1000, workersAgree };

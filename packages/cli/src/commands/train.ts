@@ -126,9 +126,10 @@ export async function runConfigFrom(values: Values): Promise<RunConfig> {
   }
 }
 
-function defaultRunDir(config: RunConfig): string {
+/** runs/<YYYYMMDD-HHMMSS>-<what>: the default run directory. */
+function defaultRunDir(what: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return join('runs', `${stamp}-${config.algo}-${config.model.replace(/[^a-z0-9]+/gi, '-')}`);
+  return join('runs', `${stamp}-${what.replace(/[^a-z0-9]+/gi, '-')}`);
 }
 
 export const train: Command = {
@@ -217,7 +218,7 @@ export const train: Command = {
     if (str(values, 'algo') === 'netlasso') return trainNetlasso(values);
     const config = await runConfigFrom(values);
     const adapter = str(values, 'adapter');
-    const runDir = resolve(str(values, 'out') ?? defaultRunDir(config));
+    const runDir = resolve(str(values, 'out') ?? defaultRunDir(`${config.algo}-${config.model}`));
     mkdirSync(runDir, { recursive: true });
     writeFileSync(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     const metricsFile = join(runDir, 'metrics.jsonl');
@@ -277,7 +278,7 @@ async function trainNetlasso(values: Values): Promise<number> {
   if (!problem) throw new UsageError('--algo netlasso needs --problem <spec.json> (see packages/algorithms/src/netlasso/README.md for the formats)');
   const workers = num(values, 'workers', true) ?? 1;
   if (workers < 1) throw new UsageError('--workers must be at least 1');
-  const runDir = resolve(str(values, 'out') ?? join('runs', `${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-netlasso`));
+  const runDir = resolve(str(values, 'out') ?? defaultRunDir('netlasso'));
   mkdirSync(runDir, { recursive: true });
   const server = str(values, 'nats') ? undefined : await startNatsServer();
   try {

@@ -1,0 +1,47 @@
+// Runs the worker processes of a local run: each child's stdout lines go to a callback, the last
+// stderr lines are kept for the error message, and the first child to fail ends the run (the others
+// would only wait for the failed peers until they time out). Children still running are terminated.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface ChildSpec {
+  /** Names the child in errors and debug output, e.g. "w0,w1". */
+  label: string;
+  /** Arguments after the node executable. */
+  args: string[];
+}
+
+/** Dawn's warning about a Vulkan ICD it cannot use: noise in every child's stderr on CPU machines. */
+export const VULKAN_NOISE = /Vulkan|While initializing|InitializeImpl|PhysicalDeviceVk/;
+
+export async function runChildren(children: readonly ChildSpec[], onLine: (index: number, line: string) => void): Promise<void> {
+  const running: ChildProcess[] = [];
+  try {
+    const exits = children.map((spec, index) => {
+      const child = spawn(process.execPath, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      running.push(child);
+      const stderrTail: string[] = [];
+      createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
+        if (process.env.GOSSAMER_DEBUG) process.stderr.write(`[${spec.label}] ${line}\n`);
+        if (VULKAN_NOISE.test(line)) return;
+        stderrTail.push(line);
+        if (stderrTail.length > 20) stderrTail.shift();
+      });
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => onLine(index, line));
+      return new Promise<void>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('exit', (code, signal) => {
+          if (code === 0) resolve();
+          else {
+            const tail = stderrTail.slice(-12).join('\n  ');
+            reject(new Error(`worker process ${spec.label} exited with ${signal ?? `code ${code}`}${tail ? `:\n  ${tail}` : ''}`));
+          }
+        });
+      });
+    });
+    await Promise.race([Promise.all(exits), ...exits.map((e) => e.catch((error: unknown) => Promise.reject(error)))]);
+    await Promise.all(exits);
+  } finally {
+    for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  }
+}
