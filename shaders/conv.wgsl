@@ -70,17 +70,7 @@ fn im2col(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   col_out[p.out_off + i] = v;
 }
 
-const GELU_C: f32 = 0.7978845608028654; // sqrt(2 / pi)
-
-fn activation_grad(x: f32) -> f32 {
-  if (ACTIVATION == 1u) { return select(0.0, 1.0, x > 0.0); }
-  if (ACTIVATION == 2u) {
-    let t = tanh(clamp(GELU_C * (x + 0.044715 * x * x * x), -15.0, 15.0));
-    let dt = GELU_C * (1.0 + 3.0 * 0.044715 * x * x) * (1.0 - t * t);
-    return 0.5 * (1.0 + t) + 0.5 * x * dt;
-  }
-  return 1.0;
-}
+// @include "lib/activation.wgsl"
 
 // One invocation per input element (b, y, x, c): dX = Σ over the taps that read it of dcol, times
 // act'(pre) when ACTIVATION is set. src is dcol [B·OH·OW × KH·KW·C].
@@ -109,6 +99,6 @@ fn col2im(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
       sum += src[p.in_off + row * cols + (ky * p.kernel_w + kx) * p.channels + c];
     }
   }
-  if (ACTIVATION != 0u) { sum *= activation_grad(pre[p.pre_off + i]); }
+  if (ACTIVATION != 0u) { sum *= activation_derivative(ACTIVATION, pre[p.pre_off + i]); }
   grad_out[p.out_off + i] = sum;
 }

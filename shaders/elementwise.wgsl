@@ -93,20 +93,14 @@ fn relu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
 }
 
 // GELU, tanh approximation (as in GPT-2 and BERT): 0.5 x (1 + tanh(c (x + 0.044715 x^3))).
-const GELU_C: f32 = 0.7978845608028654; // sqrt(2 / pi)
-
-fn gelu_inner(x: f32) -> f32 {
-  // Clamp the tanh argument: tanh saturates long before |t| = 15 and large arguments overflow
-  // exp-based tanh implementations.
-  return clamp(GELU_C * (x + 0.044715 * x * x * x), -15.0, 15.0);
-}
+// @include "lib/activation.wgsl"
 
 @compute @workgroup_size(WG)
 fn gelu_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = linear_index(gid, nwg);
   if (i < u.n) {
     let x = x_in[u.x_off + i];
-    y_out[u.y_off + i] = 0.5 * x * (1.0 + tanh(gelu_inner(x)));
+    y_out[u.y_off + i] = gelu(x);
   }
 }
 
@@ -115,9 +109,6 @@ fn gelu_forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
 fn gelu_backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = linear_index(gid, nwg);
   if (i < u.n) {
-    let x = x_in[u.x_off + i];
-    let t = tanh(gelu_inner(x));
-    let dt = GELU_C * (1.0 + 3.0 * 0.044715 * x * x) * (1.0 - t * t);
-    y_out[u.y_off + i] = y_out[u.y_off + i] * (0.5 * (1.0 + t) + 0.5 * x * dt);
+    y_out[u.y_off + i] = y_out[u.y_off + i] * gelu_derivative(x_in[u.x_off + i]);
   }
 }

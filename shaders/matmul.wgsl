@@ -261,33 +261,13 @@ fn block_col(lid: vec3u, wid: vec3u, j: u32) -> u32 {
   return wid.x * 8u * WG_X + 4u * (lid.x + (j / 4u) * WG_X) + j % 4u;
 }
 
-const GELU_C: f32 = 0.7978845608028654; // sqrt(2 / pi)
-
-fn activate(x: f32) -> f32 {
-  if (ACTIVATION == 1u) { return max(x, 0.0); }
-  if (ACTIVATION == 2u) {
-    // Same formula and clamp as shaders/elementwise.wgsl: tanh saturates long before |t| = 15.
-    return 0.5 * x * (1.0 + tanh(clamp(GELU_C * (x + 0.044715 * x * x * x), -15.0, 15.0)));
-  }
-  return x;
-}
+// @include "lib/activation.wgsl"
 
 // alpha · product + bias of output column `col`.
 fn pre_activation(r: u32, j: u32, col: u32) -> f32 {
   var v = p.alpha * acc[2u * r + j / 4u][j % 4u];
   if (HAS_BIAS) { v += bias[p.bias_off + col]; }
   return v;
-}
-
-fn activation_grad(x: f32) -> f32 {
-  if (ACTIVATION == 1u) { return select(0.0, 1.0, x > 0.0); }
-  if (ACTIVATION == 2u) {
-    // d/dx of the GELU above, as gelu_backward in shaders/elementwise.wgsl.
-    let t = tanh(clamp(GELU_C * (x + 0.044715 * x * x * x), -15.0, 15.0));
-    let dt = GELU_C * (1.0 + 3.0 * 0.044715 * x * x) * (1.0 - t * t);
-    return 0.5 * (1.0 + t) + 0.5 * x * dt;
-  }
-  return 1.0;
 }
 
 fn store(index: u32, value: f32) {
@@ -308,7 +288,7 @@ fn matmul(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: 
     for (var j = 0u; j < 8u; j++) {
       let col = block_col(lid, wid, j);
       if (col >= p.n) { continue; }
-      store(c_base + row * p.n + col, activate(pre_activation(r, j, col)));
+      store(c_base + row * p.n + col, apply_activation(ACTIVATION, pre_activation(r, j, col)));
     }
   }
 }
@@ -327,7 +307,7 @@ fn matmul_pre(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) w
       if (col >= p.n) { continue; }
       let v = pre_activation(r, j, col);
       pre[p.pre_off + item + row * p.n + col] = v;
-      store(p.c_off + item + row * p.n + col, activate(v));
+      store(p.c_off + item + row * p.n + col, apply_activation(ACTIVATION, v));
     }
   }
 }
@@ -345,7 +325,7 @@ fn matmul_act_grad(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_
       let col = block_col(lid, wid, j);
       if (col >= p.n) { continue; }
       let v = p.alpha * acc[2u * r + j / 4u][j % 4u];
-      store(p.c_off + item + row * p.n + col, v * activation_grad(pre_in[p.pre_off + item + row * p.n + col]));
+      store(p.c_off + item + row * p.n + col, v * activation_derivative(ACTIVATION, pre_in[p.pre_off + item + row * p.n + col]));
     }
   }
 }
@@ -362,7 +342,7 @@ fn matmul_col_sums(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_
     for (var j = 0u; j < 8u; j++) {
       let col = block_col(lid, wid, j);
       if (col >= p.n) { continue; }
-      store(p.c_off + row * p.n + col, activate(pre_activation(r, j, col)));
+      store(p.c_off + row * p.n + col, apply_activation(ACTIVATION, pre_activation(r, j, col)));
     }
   }
   if (wid.y == 0u && lid.y == 0u) {
