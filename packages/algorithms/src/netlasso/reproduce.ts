@@ -97,6 +97,24 @@ export interface KddQuadraticResult {
  * a_i = c_k + N(0, I)): iterations and objective gap at λ = 0.2 for two tolerances, and the λ path
  * with parameter MSE and cluster recovery against local, global and oracle models.
  */
+/**
+ * The oracle model of a clustered quadratic problem: each node gets the mean anchor of its
+ * ground-truth group (what Network Lasso could at best recover).
+ */
+export function oracleGroupMeans(p: NetlassoProblem, groups: number): Float64Array {
+  const n = p.graph.n;
+  const d = p.dim;
+  const sums = new Float64Array(groups * d);
+  const counts = new Float64Array(groups);
+  for (let i = 0; i < n; i++) {
+    counts[p.groups![i]]++;
+    for (let k = 0; k < d; k++) sums[p.groups![i] * d + k] += p.anchors![i * d + k];
+  }
+  const oracle = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) oracle[i * d + k] = sums[p.groups![i] * d + k] / counts[p.groups![i]];
+  return oracle;
+}
+
 export async function reproduceNetlassoQuadratic(target: ReproduceTarget, o: KddQuadraticOptions = {}): Promise<KddQuadraticResult> {
   const p = clusteredQuadraticProblem({ nodes: o.nodes ?? 1000, groups: o.groups ?? 20, pIn: o.pIn ?? 0.5, pOut: o.pOut ?? 0.01, dim: o.dim ?? 10, seed: o.seed ?? 1 });
   const n = p.graph.n;
@@ -117,15 +135,6 @@ export async function reproduceNetlassoQuadratic(target: ReproduceTarget, o: Kdd
   const lambdas = o.lambdas ?? lambdaPath({ start: 0.05, factor: 1.25, count: 16 });
   const reports = await solvePath(target, p, lambdas, { epsAbs: 1e-3, epsRel: 1e-3 });
   const path = reports.map(pathPoint);
-  // Oracle: the mean anchor of each ground-truth group.
-  const sums = new Float64Array((o.groups ?? 20) * d);
-  const counts = new Float64Array(o.groups ?? 20);
-  for (let i = 0; i < n; i++) {
-    counts[p.groups![i]]++;
-    for (let k = 0; k < d; k++) sums[p.groups![i] * d + k] += p.anchors![i * d + k];
-  }
-  const oracle = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) oracle[i * d + k] = sums[p.groups![i] * d + k] / counts[p.groups![i]];
   const best = path.filter((q) => q.lambda > 0).reduce((a, b) => (b.metric! < a.metric! ? b : a));
   return {
     nodes: n,
@@ -136,7 +145,7 @@ export async function reproduceNetlassoQuadratic(target: ReproduceTarget, o: Kdd
     path,
     localMse: mse(localFits(p)),
     globalMse: mse(broadcastModel(globalFit(p), n)),
-    oracleMse: mse(oracle),
+    oracleMse: mse(oracleGroupMeans(p, o.groups ?? 20)),
     bestLambda: best.lambda,
     bestMse: best.metric!,
     exactRecoveryLambda: path.find((q) => q.ari === 1)?.lambda ?? null,

@@ -15,6 +15,7 @@ import {
   localFits,
   netlassoObjective,
   netlassoProblemFromSpec,
+  oracleGroupMeans,
   reproduceTrafficIncidents,
   solveNetlassoReference,
   testMetric,
@@ -162,20 +163,6 @@ export interface KddResult {
   referenceSeconds: number;
 }
 
-function oracleMse(p: NetlassoProblem, groups: number): number {
-  const d = p.dim;
-  const n = p.graph.n;
-  const sums = new Float64Array(groups * d);
-  const counts = new Float64Array(groups);
-  for (let i = 0; i < n; i++) {
-    counts[p.groups![i]]++;
-    for (let k = 0; k < d; k++) sums[p.groups![i] * d + k] += p.anchors![i * d + k];
-  }
-  const oracle = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) oracle[i * d + k] = sums[p.groups![i] * d + k] / counts[p.groups![i]];
-  return testMetric(p, oracle);
-}
-
 /** The float64 optimum along the path: warm-started ADMM, u rescaled when ρ changes. */
 function referencePath(p: NetlassoProblem, lambdas: readonly number[], eps: number): number[] {
   let previous: ReferenceSolution | undefined;
@@ -280,7 +267,7 @@ async function runKdd(outDir: string, config: NetlassoKddConfig, url: string, ad
     path,
     localMse: testMetric(p, localFits(p)),
     globalMse: testMetric(p, broadcastModel(globalFit(p), n)),
-    oracleMse: oracleMse(p, config.problem.groups),
+    oracleMse: testMetric(p, oracleGroupMeans(p, config.problem.groups)),
     bestLambda: best.lambda,
     bestMse: best.mse,
     exactRecoveryLambda: path.find((q) => q.ari === 1)?.lambda ?? null,
