@@ -44,11 +44,25 @@ describe('gossamer --help', async () => {
     expect(result.stdout).toBe('');
   });
 
-  it('report and doctor take the logging flags', async () => {
-    for (const name of ['report', 'doctor']) {
-      const result = await runCli([name, '--help']);
-      expect(result.stdout).toMatch(/--log-format <value> +log lines on stderr as text or json/);
-      expect(result.stdout).toMatch(/--log-level <value> +debug \| info \| warn \| error/);
-    }
+  it.each(names)('%s takes the logging flags', async (name) => {
+    const result = await runCli([name, '--help']);
+    expect(result.stdout).toMatch(/--log-format <value> +log lines on stderr as text or json/);
+    expect(result.stdout).toMatch(/--log-level <value> +debug \| info \| warn \| error/);
+  });
+
+  it('rejects an unknown log level or format with the fix and exit 2', async () => {
+    const level = await runCli(['report', 'x', '--log-level', 'loud']);
+    expect(level.code, shown(level)).toBe(2);
+    expect(level.stderr).toMatch(/--log-level loud: use debug, info, warn, error/);
+    const format = await runCli(['doctor', '--log-format', 'xml']);
+    expect(format.code, shown(format)).toBe(2);
+    expect(format.stderr).toMatch(/--log-format xml: use text, json/);
+  });
+
+  it('with --log-format json a failing command reports its error as one JSON record on stderr', async () => {
+    const result = await runCli(['train', '--model', 'nonsense', '--log-format', 'json']);
+    expect(result.code, shown(result)).not.toBe(0);
+    const records = result.stderr.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string; fields: Record<string, unknown> });
+    expect(records.find((r) => r.level === 'error'), shown(result)).toMatchObject({ msg: expect.stringMatching(/--model nonsense: unknown model/), fields: { command: 'train' } });
   });
 });

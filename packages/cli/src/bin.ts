@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { helpText, parse, UsageError, type Command } from './command.js';
+import type { Command } from './command.js';
+import { runCommand } from './run-command.js';
 import { bench } from './commands/bench.js';
 import { doctor } from './commands/doctor.js';
 import { report } from './commands/report.js';
@@ -34,28 +35,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`gossamer: unknown command "${name}"\n\n${mainHelp()}`);
     return 2;
   }
-  let parsed;
-  try {
-    parsed = parse(cmd, rest);
-  } catch (e) {
-    console.error(`gossamer ${cmd.name}: ${(e as Error).message}\nRun "gossamer ${cmd.name} --help" for the options.`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    console.log(helpText(cmd));
-    return 0;
-  }
-  try {
-    return await cmd.run(parsed.values, parsed.positionals);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`gossamer ${cmd.name}: ${e.message}\nRun "gossamer ${cmd.name} --help" for the options.`);
-      return 2;
-    }
-    console.error(`gossamer ${cmd.name}: ${(e as Error).message}`);
-    if (process.env.GOSSAMER_DEBUG) console.error((e as Error).stack);
-    return 1;
-  }
+  return runCommand(cmd, rest);
 }
 
 process.exitCode = await main(process.argv.slice(2));

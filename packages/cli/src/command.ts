@@ -1,6 +1,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { logOptionHelp, logOptions, type Logger } from './log.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** What every command gets besides its flags. */
+export interface CommandContext {
+  /** Structured logs on stderr, as --log-format/--log-level (or GOSSAMER_LOG_*) ask. */
+  log: Logger;
+}
 
 export interface Command {
   name: string;
@@ -10,7 +17,7 @@ export interface Command {
   options: Options;
   /** Help text for each option, by option name. */
   optionHelp: Record<string, string>;
-  run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[]): Promise<number>;
+  run(values: Record<string, string | boolean | string[] | boolean[] | undefined>, positionals: string[], context: CommandContext): Promise<number>;
 }
 
 /** Thrown for bad command-line input: printed without a stack, with the command's help hint. */
@@ -23,6 +30,7 @@ export function helpText(cmd: Command): string {
     const dflt = spec.default !== undefined ? ` (default: ${String(spec.default)})` : '';
     lines.push(`  ${flag.padEnd(26)} ${cmd.optionHelp[name] ?? ''}${dflt}`);
   }
+  for (const [name, help] of Object.entries(logOptionHelp)) lines.push(`  ${`--${name} <value>`.padEnd(26)} ${help}`);
   lines.push(`  ${'--help, -h'.padEnd(26)} show this help`);
   return lines.join('\n');
 }
@@ -30,7 +38,8 @@ export function helpText(cmd: Command): string {
 export function parse(cmd: Command, argv: string[]) {
   return parseArgs({
     args: argv,
-    options: { ...cmd.options, help: { type: 'boolean', short: 'h' } },
+    // The logging flags are common to every command.
+    options: { ...cmd.options, ...logOptions, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
     strict: true,
   });

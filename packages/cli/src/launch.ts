@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNatsServer, type NatsServer } from '@gossamer/transport';
 import type { RunConfig } from '@gossamer/worker';
+import type { Logger } from './log.js';
 import { runChildren } from './processes.js';
 import { DistributedProgressView, type WorkerLine } from './progress.js';
 
@@ -17,6 +18,8 @@ export interface LaunchOptions {
   adapter?: string;
   json: boolean;
   quiet: boolean;
+  /** The launcher's logger: the workers log in its format and level (and, at debug, through it). */
+  log?: Logger;
 }
 
 export interface LaunchSummary {
@@ -44,6 +47,7 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
   const server: NatsServer | undefined = options.nats ? undefined : await startNatsServer();
   const url = options.nats ?? (server as NatsServer).url;
   const runId = randomBytes(6).toString('hex');
+  options.log?.debug('launching workers', { nats: url, embeddedServer: server !== undefined, run: runId, workers: config.workers, processes: config.processes ?? config.workers });
   const metricsFile = join(options.runDir, 'metrics.jsonl');
   writeFileSync(metricsFile, '');
   const view = options.json || options.quiet ? undefined : new DistributedProgressView(config.workers);
@@ -69,7 +73,7 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
       view?.handle(event);
       if (event.type === 'done' && event.worker) done.set(event.worker, event);
       if (event.type === 'merged' && event.accuracy !== undefined) merged = event.accuracy;
-    });
+    }, { log: options.log });
   } finally {
     view?.close();
     await server?.close();

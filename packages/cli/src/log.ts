@@ -1,7 +1,10 @@
 // Structured logs for the CLI's non-progress messages (warnings, errors, details). Text for people,
 // JSON lines for machines; always on stderr, so stdout stays free for a command's results and
 // `--json` output. No dependency: the CLI needs four levels and two formats, nothing more.
-import { UsageError, type Options } from './command.js';
+import type { ParseArgsConfig } from 'node:util';
+
+/** Thrown for a bad --log-format/--log-level; the CLI reports it as a usage error. */
+export class LogFlagError extends Error {}
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -90,7 +93,7 @@ export class Logger {
 export const logOptions = {
   'log-format': { type: 'string' },
   'log-level': { type: 'string' },
-} as const satisfies Options;
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
 
 export const logOptionHelp: Record<keyof typeof logOptions, string> = {
   'log-format': 'log lines on stderr as text or json (one object a line: time, level, msg, fields); env GOSSAMER_LOG_FORMAT (default text)',
@@ -100,13 +103,13 @@ export const logOptionHelp: Record<keyof typeof logOptions, string> = {
 function pick<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T | undefined {
   if (value === undefined || value === '') return undefined;
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`${flag} ${String(value)}: use ${allowed.join(', ')}`);
+  throw new LogFlagError(`${flag} ${String(value)}: use ${allowed.join(', ')}`);
 }
 
 /**
  * The logger a command's flags ask for: `--log-format`/`--log-level`, else GOSSAMER_LOG_FORMAT /
  * GOSSAMER_LOG_LEVEL (so child processes and scripts can set them once), else text at info.
- * Throws UsageError for an unknown format or level.
+ * Throws LogFlagError for an unknown format or level.
  */
 export function loggerFromFlags(
   values: Readonly<Record<string, unknown>>,

@@ -3,6 +3,7 @@
 // would only wait for the failed peers until they time out). Children still running are terminated.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { Logger } from './log.js';
 
 export interface ChildSpec {
   /** Names the child in errors and debug output, e.g. "w0,w1". */
@@ -14,15 +15,23 @@ export interface ChildSpec {
 /** Dawn's warning about a Vulkan ICD it cannot use: noise in every child's stderr on CPU machines. */
 export const VULKAN_NOISE = /Vulkan|While initializing|InitializeImpl|PhysicalDeviceVk/;
 
-export async function runChildren(children: readonly ChildSpec[], onLine: (index: number, line: string) => void): Promise<void> {
+/**
+ * With `log`, children log in its format and at its level (GOSSAMER_LOG_* in their environment), and
+ * at debug level their stderr lines are passed on to ours (text lines prefixed with the child's label).
+ */
+export async function runChildren(children: readonly ChildSpec[], onLine: (index: number, line: string) => void, options: { log?: Logger } = {}): Promise<void> {
+  const { log } = options;
+  const env = log ? { ...process.env, GOSSAMER_LOG_FORMAT: log.format, GOSSAMER_LOG_LEVEL: log.level } : process.env;
+  const forward = process.env.GOSSAMER_DEBUG !== undefined || log?.enabled('debug') === true;
   const running: ChildProcess[] = [];
   try {
     const exits = children.map((spec, index) => {
-      const child = spawn(process.execPath, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, spec.args, { stdio: ['ignore', 'pipe', 'pipe'], env });
       running.push(child);
       const stderrTail: string[] = [];
       createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
-        if (process.env.GOSSAMER_DEBUG) process.stderr.write(`[${spec.label}] ${line}\n`);
+        if (VULKAN_NOISE.test(line) && !process.env.GOSSAMER_DEBUG) return;
+        if (forward) process.stderr.write(line.startsWith('{') ? `${line}\n` : `[${spec.label}] ${line}\n`);
         if (VULKAN_NOISE.test(line)) return;
         stderrTail.push(line);
         if (stderrTail.length > 20) stderrTail.shift();

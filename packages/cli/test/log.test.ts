@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../src/command.js';
-import { Logger, loggerFromFlags, type LogRecord } from '../src/log.js';
+import { LogFlagError, Logger, loggerFromFlags, type LogRecord } from '../src/log.js';
 
 function capture(options: ConstructorParameters<typeof Logger>[0] = {}): { log: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -58,8 +57,8 @@ describe('loggerFromFlags', () => {
   });
 
   it('rejects unknown formats and levels as usage errors that list the choices', () => {
-    expect(() => loggerFromFlags({ 'log-format': 'xml' }, {})).toThrow(new UsageError('--log-format xml: use text, json'));
-    expect(() => loggerFromFlags({ 'log-level': 'loud' }, {})).toThrow(UsageError);
+    expect(() => loggerFromFlags({ 'log-format': 'xml' }, {})).toThrow(new LogFlagError('--log-format xml: use text, json'));
+    expect(() => loggerFromFlags({ 'log-level': 'loud' }, {})).toThrow(LogFlagError);
     expect(() => loggerFromFlags({}, { GOSSAMER_LOG_LEVEL: 'verbose' })).toThrow(/GOSSAMER_LOG_LEVEL verbose: use debug, info, warn, error/);
   });
 });

@@ -51,3 +51,18 @@ export class TransportAbortedError extends TransportError {}
 
 /** The caller broke the API's rules (unknown peer, key reused, group without this worker, ...). */
 export class TransportUsageError extends TransportError {}
+
+/**
+ * The NATS server refused this worker's publish (or subscription): its credentials do not allow the
+ * subject. Fatal for the transport: every pending and later operation fails with it, since a worker
+ * that cannot publish on its own subjects can take part in nothing.
+ */
+export class TransportPermissionError extends TransportError {
+  constructor(
+    message: string,
+    readonly operation: 'publish' | 'subscription',
+    readonly subject: string,
+  ) {
+    super(message);
+  }
+}

@@ -29,3 +29,4 @@ export {
   type NatsServerOptions,
 } from './nats-server.js';
 export { NatsTransport, natsSubjects, isTransportError, type NatsTransportOptions } from './nats.js';
+export { natsSecurityOptions, credentialsKind, type NatsSecurity } from './nats-security.js';

@@ -61,6 +61,7 @@ import {
   BadMessageError,
   PeerLeftError,
   TransportClosedError,
+  TransportPermissionError,
   TransportError,
   TransportTimeoutError,
   TransportUsageError,
@@ -229,6 +230,8 @@ export class NatsTransport implements Transport {
   private round = 0;
   private disconnected = false;
   private closed = false;
+  /** Set when the server refuses this worker's publish or subscription (see refused()). */
+  private permissionError: TransportPermissionError | undefined;
   private tickMs = 50;
   private lastTick = 0;
   /** When this worker's event loop last came back from a stall (see tick()). */
@@ -314,6 +317,7 @@ export class NatsTransport implements Transport {
   private async watchStatus(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (status.type === 'disconnect') this.disconnected = true;
+      else if (status.type === 'error' && status.error.name === 'PermissionViolationError') this.refused(status.error);
       else if (status.type === 'reconnect') {
         this.disconnected = false;
         this.counters.reconnects++;
@@ -340,7 +344,7 @@ export class NatsTransport implements Transport {
     if (missing().length === 0) return;
     const deadline = performance.now() + timeoutMs;
     while (missing().length > 0) {
-      if (this.closed) throw new TransportClosedError(`transport ${this.id} is closed`);
+      this.ensureOpen();
       if (performance.now() > deadline) throw new TransportTimeoutError(`peers ${missing().join(', ')} did not join within ${timeoutMs} ms`, undefined, timeoutMs);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -965,7 +969,25 @@ export class NatsTransport implements Transport {
   }
 
   private ensureOpen(): void {
+    if (this.permissionError) throw this.permissionError;
     if (this.closed) throw new TransportClosedError(`transport ${this.id} is closed`);
+  }
+
+  /** The server refused a publish or subscription: fail everything now, with the fix, rather than time out later. */
+  private refused(error: Error): void {
+    if (this.permissionError) return;
+    const { operation, subject } = error as Error & { operation?: string; subject?: string };
+    const op = operation === 'subscription' ? 'subscription' : 'publish';
+    const own = natsSubjects.publishPermission(this.runId, this.id);
+    this.permissionError = new TransportPermissionError(
+      `NATS refused worker ${this.id}'s ${op === 'publish' ? 'publish on' : 'subscription to'} ${subject ?? '(unknown subject)'} (${error.message}). ` +
+        `Worker ${this.id} of run ${this.runId} needs credentials that may publish on ${own} and subscribe to gossamer.${this.runId}.>: ` +
+        `check that this machine uses the credentials issued for ${this.id} (e.g. infra/nats/secure: node gen-nkeys.mjs --run ${this.runId} --workers ...)`,
+      op,
+      subject ?? '',
+    );
+    for (const o of [...this.outbound.values()]) o.pending.reject(this.permissionError);
+    for (const i of [...this.inbound.values()]) i.expectation?.pending.reject(this.permissionError);
   }
 
   private ensurePeer(peer: string): void {

@@ -2,6 +2,7 @@
 // builds one from flags or a config file and writes it into the run directory, so any run can be
 // repeated exactly with `gossamer train --config <run>/config.json`.
 import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import type { OptimizerConfig } from '@gossamer/kernels';
 import type { PartitionSpec } from '@gossamer/data';
 import { OUTER_ALGORITHMS, bandwidthLimitOf, resolveOuterConfig, type OuterConfig } from './outer.js';
@@ -117,6 +118,10 @@ export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
   return c;
 }
 
+/**
+ * Reads a run config file: YAML when it is named *.yaml or *.yml, JSON otherwise (the run directory's
+ * config.json is one). Fields left out take their defaults in resolveRunConfig.
+ */
 export async function loadRunConfig(path: string): Promise<Partial<RunConfig>> {
   let text: string;
   try {
@@ -124,9 +129,15 @@ export async function loadRunConfig(path: string): Promise<Partial<RunConfig>> {
   } catch (e) {
     throw new Error(`cannot read config file ${path}: ${(e as Error).message}`);
   }
+  const yaml = /\.ya?ml$/i.test(path);
+  let value: unknown;
   try {
-    return JSON.parse(text) as Partial<RunConfig>;
+    value = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
-    throw new Error(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`config file ${path} is not valid ${yaml ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
   }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error(`config file ${path} must hold one object of run settings (e.g. {"algo": "dsgd", "workers": 4}), not ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}`);
+  }
+  return value as Partial<RunConfig>;
 }

@@ -4,7 +4,6 @@ import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import { Gpu, findSwiftShaderIcd } from '@gossamer/gpu';
 import type { Command } from '../command.js';
-import { logOptionHelp, logOptions, loggerFromFlags } from '../log.js';
 
 /** ok: fine; warn: missing but not needed here (shown, exit code unaffected); fail: must be fixed. */
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -156,15 +155,12 @@ export const doctor: Command = {
   options: {
     adapter: { type: 'string' },
     json: { type: 'boolean', default: false },
-    ...logOptions,
   },
   optionHelp: {
     adapter: 'adapter to try: auto, hardware, swiftshader, or part of an adapter name (see gossamer selfcheck --help)',
     json: 'print the checks as one JSON object ({ok, problems, checks: [{name, status, detail, fix}]})',
-    ...logOptionHelp,
   },
-  async run(values) {
-    const log = loggerFromFlags(values);
+  async run(values, _positionals, { log }) {
     const report = await runDoctor(typeof values.adapter === 'string' ? values.adapter : undefined);
     for (const c of report.checks) log.debug('check', { name: c.name, status: c.status, detail: c.detail });
     console.log(values.json === true ? JSON.stringify(report) : formatText(report));

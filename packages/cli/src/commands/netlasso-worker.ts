@@ -19,8 +19,9 @@ import {
   type NetlassoProblemSpec,
 } from '@gossamer/algorithms';
 import { Gpu } from '@gossamer/gpu';
-import { NatsTransport, type Transport } from '@gossamer/transport';
+import type { NatsTransport, Transport } from '@gossamer/transport';
 import { UsageError, type Command } from '../command.js';
+import { joinRun, joinSettingsFrom, natsJoinOptionHelp, natsJoinOptions } from '../nats-join.js';
 
 /** Transfer-key tensor id of the start-up fingerprint check ('NO'), outside NETLASSO_TENSOR's ids. */
 const FINGERPRINT_TENSOR = 0x4e4f0000;
@@ -207,8 +208,7 @@ export const netlassoWorker: Command = {
     problem: { type: 'string' },
     workers: { type: 'string', default: '1' },
     id: { type: 'string' },
-    nats: { type: 'string' },
-    run: { type: 'string' },
+    ...natsJoinOptions,
     lambdas: { type: 'string', default: 'path:0.05,1.25,16' },
     'eps-abs': { type: 'string' },
     'eps-rel': { type: 'string' },
@@ -223,8 +223,6 @@ export const netlassoWorker: Command = {
     history: { type: 'boolean', default: false },
     out: { type: 'string' },
     adapter: { type: 'string' },
-    'peer-timeout': { type: 'string', default: '60000' },
-    'join-timeout': { type: 'string', default: '120000' },
     'receive-timeout': { type: 'string' },
   },
   optionHelp: {
@@ -232,8 +230,7 @@ export const netlassoWorker: Command = {
       'problem spec (JSON): {"generator": "clustered-quadratic"|"clustered-samples", nodes, groups, pIn, pOut, dim, seed, ...}, {"nodesCsv", "edgesCsv", "loss"}, {"json": path}, or a problem document {"loss", "nodes", "edges"}',
     workers: 'number of workers in the run (the graph is partitioned into this many parts)',
     id: 'this worker: w<K>, K < workers (part K of the partition); default w0 when alone',
-    nats: 'NATS server URL(s), comma-separated (required with more than one worker)',
-    run: 'run id shared by every worker of the run (required with more than one worker)',
+    ...natsJoinOptionHelp,
     lambdas: 'λ path: comma-separated values, or path:<start>,<factor>,<count> (λ = 0, then start·factor^k)',
     'eps-abs': 'ε_abs of the stopping rule (library default 1e-4)',
     'eps-rel': 'ε_rel of the stopping rule (library default 1e-3)',
@@ -248,11 +245,9 @@ export const netlassoWorker: Command = {
     history: 'record the global residuals of every iteration (an all-reduce per iteration)',
     out: 'write this worker\'s per-λ reports (x included) as JSON to this file',
     adapter: 'WebGPU adapter: auto, hardware, swiftshader, or part of an adapter name',
-    'peer-timeout': 'ms without a heartbeat before a peer is declared gone',
-    'join-timeout': 'ms to wait for every worker of the run to join',
     'receive-timeout': 'ms to wait for a neighbour\'s messages of one iteration (default 600000)',
   },
-  async run(values) {
+  async run(values, _positionals, { log }) {
     const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
     const specFile = str('problem');
     if (!specFile) throw new UsageError('--problem is required');
@@ -269,8 +264,7 @@ export const netlassoWorker: Command = {
     const lambdas = parseLambdas(str('lambdas') ?? '');
     const options = netlassoOptionsFrom(values);
     if (options.receiveTimeoutMs === undefined) options.receiveTimeoutMs = 600_000;
-    const peerTimeoutMs = Number(str('peer-timeout'));
-    const joinTimeoutMs = Number(str('join-timeout'));
+    const joinSettings = joinSettingsFrom(values);
     const out = str('out');
 
     const started = performance.now();
@@ -311,18 +305,8 @@ export const netlassoWorker: Command = {
     try {
       let joinSeconds = 0;
       if (workers > 1) {
-        transport = await NatsTransport.connect({
-          id,
-          runId: runId as string,
-          servers: (nats as string).split(',').map((s) => s.trim()),
-          peers: ids,
-          peerTimeoutMs,
-          receiveTimeoutMs: options.receiveTimeoutMs,
-          sendTimeoutMs: options.receiveTimeoutMs,
-          capabilities: { adapter: gpu.adapterDescription, softwareAdapter: gpu.isSoftware },
-        });
-        await transport.waitForPeers(ids, joinTimeoutMs);
-        await checkFingerprint(transport, ids, fingerprint, joinTimeoutMs);
+        transport = await joinRun(joinSettings, { id, ids, gpu, log, receiveTimeoutMs: options.receiveTimeoutMs });
+        await checkFingerprint(transport, ids, fingerprint, joinSettings.joinTimeoutMs);
         joinSeconds = (performance.now() - started) / 1000;
         emit({ type: 'joined', worker: id, peers: ids, seconds: joinSeconds });
       }

@@ -1,21 +1,17 @@
 import { join, resolve } from 'node:path';
 import { UsageError, type Command } from '../command.js';
-import { logOptionHelp, logOptions, loggerFromFlags } from '../log.js';
 
 export const report: Command = {
   name: 'report',
   summary: "turn a run's metrics into SVG plots (<run>/plots/) and a markdown summary (<run>/report.md)",
-  usage: '<run-dir> [--json] [--log-format text|json] [--log-level debug|info|warn|error]',
+  usage: '<run-dir> [--json]',
   options: {
     json: { type: 'boolean', default: false },
-    ...logOptions,
   },
   optionHelp: {
     json: 'print what was written as one JSON object on stdout instead of text',
-    ...logOptionHelp,
   },
-  async run(values, positionals) {
-    const log = loggerFromFlags(values);
+  async run(values, positionals, { log }) {
     if (positionals.length === 0) throw new UsageError('which run? Give its directory, e.g. gossamer report runs/<run>');
     if (positionals.length > 1) throw new UsageError(`one run directory at a time, got ${positionals.length}: ${positionals.join(' ')}`);
     const runDir = resolve(positionals[0]);

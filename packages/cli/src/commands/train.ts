@@ -176,7 +176,7 @@ export const train: Command = {
     quiet: { type: 'boolean', default: false },
   },
   optionHelp: {
-    config: 'run config file (JSON, as written to <run>/config.json); flags override it',
+    config: 'run config file: JSON (as written to <run>/config.json) or YAML (*.yaml, *.yml); flags override it',
     algo: 'local (no communication) | dsgd (gossip) | allreduce (synchronous SGD baseline) | co2 | localsgd | slowmo (τ = --local-steps) (default local)',
     workers: 'number of workers (default 1)',
     processes: 'worker processes hosting the workers (default: one per worker)',
@@ -214,7 +214,7 @@ export const train: Command = {
     json: 'print events as JSON lines on stdout instead of a progress bar',
     quiet: 'print only the final summary',
   },
-  async run(values) {
+  async run(values, _positionals, { log }) {
     if (str(values, 'algo') === 'netlasso') return trainNetlasso(values);
     const config = await runConfigFrom(values);
     const adapter = str(values, 'adapter');
@@ -233,7 +233,7 @@ export const train: Command = {
       view?.handle(e);
     };
     if (config.workers > 1 || config.algo !== 'local') {
-      const summary = await launchDistributed(config, { runDir, nats: str(values, 'nats'), adapter, json, quiet: values.quiet === true });
+      const summary = await launchDistributed(config, { runDir, nats: str(values, 'nats'), adapter, json, quiet: values.quiet === true, log });
       writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ ...summary, runDir }, null, 2)}\n`);
       if (!json) {
         const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).toFixed(2)}%`);

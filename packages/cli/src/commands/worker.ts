@@ -1,9 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Gpu } from '@gossamer/gpu';
-import { NatsTransport } from '@gossamer/transport';
+import type { NatsTransport } from '@gossamer/transport';
 import { bandwidthLimitOf, hostWorkers, loadRunConfig, resolveRunConfig, type WorkerEvent } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
+import { joinRun, joinSettingsFrom, natsJoinOptionHelp, natsJoinOptions } from '../nats-join.js';
 
 /** w<index> ids, given as a comma list; validated against the run's worker count. */
 function parseIds(text: string, workers: number): number[] {
@@ -18,28 +19,22 @@ function parseIds(text: string, workers: number): number[] {
 export const worker: Command = {
   name: 'worker',
   summary: 'join a distributed run as one or more workers (what every machine of a cluster runs)',
-  usage: '--nats <url[,url]> --run <id> --config <run.json> --id <w3[,w4]> [--out <dir>]',
+  usage: '--nats <url[,url]> --run <id> --config <run.json> --id <w3[,w4]> [--creds w3.nk --tls-ca ca.pem] [--out <dir>]',
   options: {
-    nats: { type: 'string' },
-    run: { type: 'string' },
+    ...natsJoinOptions,
     config: { type: 'string' },
     id: { type: 'string' },
     out: { type: 'string' },
     adapter: { type: 'string' },
-    'peer-timeout': { type: 'string', default: '60000' },
-    'join-timeout': { type: 'string', default: '120000' },
   },
   optionHelp: {
-    nats: 'NATS server URL(s), comma-separated (e.g. nats://10.0.0.5:4222)',
-    run: 'run id shared by every worker of the run (subjects gossamer.<run>.*)',
-    config: 'the run config (JSON) every worker of the run uses',
+    ...natsJoinOptionHelp,
+    config: 'the run config (JSON, or YAML if named *.yaml/*.yml) every worker of the run uses',
     id: 'worker id(s) this process hosts: w<index>, comma-separated (default: all, one process)',
     out: 'directory for each hosted worker\'s final checkpoint (<id>.ckpt)',
     adapter: 'WebGPU adapter: auto, hardware, swiftshader, or part of an adapter name',
-    'peer-timeout': 'ms without a heartbeat before a peer is declared gone',
-    'join-timeout': 'ms to wait for every worker of the run to join',
   },
-  async run(values) {
+  async run(values, _positionals, { log }) {
     const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
     const nats = str('nats');
     const runId = str('run');
@@ -50,9 +45,7 @@ export const worker: Command = {
     const ids = Array.from({ length: config.workers }, (_, i) => `w${i}`);
     const out = str('out');
     if (out) mkdirSync(out, { recursive: true });
-    const servers = nats.split(',').map((s) => s.trim());
-    const peerTimeoutMs = Number(str('peer-timeout'));
-    const joinTimeoutMs = Number(str('join-timeout'));
+    const joinSettings = joinSettingsFrom(values);
     const adapter = str('adapter');
     const gpu = await Gpu.create(adapter ? { adapter } : {});
     const transports: NatsTransport[] = [];
@@ -68,21 +61,8 @@ export const worker: Command = {
         emit,
         signal: abort.signal,
         transportFor: async (id) => {
-          const t = await NatsTransport.connect({
-            id,
-            runId,
-            servers,
-            peers: ids,
-            peerTimeoutMs,
-            // A round waits for its slowest peer, however slow; a dead peer is caught by the
-            // heartbeat timeout (peerTimeoutMs), not by these.
-            receiveTimeoutMs: 600_000,
-            sendTimeoutMs: 600_000,
-            bandwidth: bandwidthLimitOf(config.bandwidthMbps),
-            capabilities: { adapter: gpu.adapterDescription, softwareAdapter: gpu.isSoftware },
-          });
+          const t = await joinRun(joinSettings, { id, ids, gpu, log, receiveTimeoutMs: 600_000, bandwidth: bandwidthLimitOf(config.bandwidthMbps) });
           transports.push(t);
-          await t.waitForPeers(ids, joinTimeoutMs);
           return t;
         },
         onFinalParameters: out ? (id, checkpoint) => writeFileSync(join(out, `${id}.ckpt`), checkpoint) : undefined,

@@ -1,0 +1,89 @@
+// Joining a run on a (possibly remote, secured) NATS: the flags `worker` and `netlasso-worker` share,
+// and the one way both connect their transports, so a cluster's credentials and TLS work the same
+// for every kind of worker.
+import type { Gpu } from '@gossamer/gpu';
+import { NatsTransport, natsSecurityOptions, type BandwidthLimit } from '@gossamer/transport';
+import type { Options } from './command.js';
+import type { Logger } from './log.js';
+
+export const natsJoinOptions = {
+  nats: { type: 'string' },
+  run: { type: 'string' },
+  creds: { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'peer-timeout': { type: 'string', default: '60000' },
+  'join-timeout': { type: 'string', default: '120000' },
+} as const satisfies Options;
+
+export const natsJoinOptionHelp: Record<keyof typeof natsJoinOptions, string> = {
+  nats: 'NATS server URL(s), comma-separated (e.g. nats://10.0.0.5:4222, tls://nats.example.org:4222)',
+  run: 'run id shared by every worker of the run (subjects gossamer.<run>.*)',
+  creds: "this worker's NATS credentials: a .creds file (user JWT + seed) or an nkey seed file (SU…, e.g. nkeys/w3.nk)",
+  'tls-ca': 'CA certificate (PEM) that signed the server certificate; connects with TLS',
+  'tls-cert': 'client certificate (PEM), for servers that verify clients (with --tls-key)',
+  'tls-key': 'client key (PEM), with --tls-cert',
+  'peer-timeout': 'ms without a heartbeat before a peer is declared gone',
+  'join-timeout': 'ms to wait for every worker of the run to join',
+};
+
+type Values = Readonly<Record<string, unknown>>;
+const str = (values: Values, key: string): string | undefined => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
+
+export interface JoinSettings {
+  servers: string[];
+  runId: string;
+  peerTimeoutMs: number;
+  joinTimeoutMs: number;
+  connectionOptions: ReturnType<typeof natsSecurityOptions>;
+  /** For logs: how this worker authenticates. */
+  auth: string;
+}
+
+/** The join settings from the flags; files (credentials, certificates) are read now. */
+export function joinSettingsFrom(values: Values): JoinSettings {
+  const creds = str(values, 'creds');
+  const tlsCa = str(values, 'tls-ca');
+  return {
+    servers: (str(values, 'nats') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    runId: str(values, 'run') ?? '',
+    peerTimeoutMs: Number(str(values, 'peer-timeout')),
+    joinTimeoutMs: Number(str(values, 'join-timeout')),
+    connectionOptions: natsSecurityOptions({ credentialsFile: creds, tlsCaFile: tlsCa, tlsCertFile: str(values, 'tls-cert'), tlsKeyFile: str(values, 'tls-key') }),
+    auth: `${creds ? `credentials ${creds}` : 'no credentials'}${tlsCa || str(values, 'tls-cert') ? ', TLS' : ''}`,
+  };
+}
+
+/** Connects worker `id` to the run and waits until every worker of `ids` has joined. */
+export async function joinRun(
+  settings: JoinSettings,
+  worker: { id: string; ids: readonly string[]; gpu: Gpu; receiveTimeoutMs: number; bandwidth?: BandwidthLimit; log: Logger },
+): Promise<NatsTransport> {
+  const { id, ids, gpu, log } = worker;
+  log.debug('connecting', { worker: id, run: settings.runId, servers: settings.servers, auth: settings.auth });
+  const transport = await NatsTransport.connect({
+    id,
+    runId: settings.runId,
+    servers: settings.servers,
+    peers: ids,
+    peerTimeoutMs: settings.peerTimeoutMs,
+    // A round waits for its slowest peer, however slow; a dead peer is caught by the heartbeat
+    // timeout (peerTimeoutMs), not by these.
+    receiveTimeoutMs: worker.receiveTimeoutMs,
+    sendTimeoutMs: worker.receiveTimeoutMs,
+    bandwidth: worker.bandwidth,
+    capabilities: { adapter: gpu.adapterDescription, softwareAdapter: gpu.isSoftware },
+    connectionOptions: { name: `gossamer ${settings.runId} ${id}`, ...settings.connectionOptions },
+    // Duplicates are what retransmission produces; anything else is a peer (or stranger) misbehaving.
+    onWireError: (e) => log.log(e.reason === 'DUPLICATE' ? 'debug' : 'warn', 'rejected a message', { worker: id, reason: e.reason, sender: e.sender, detail: e.detail }),
+  });
+  try {
+    await transport.waitForPeers(ids, settings.joinTimeoutMs);
+  } catch (e) {
+    await transport.close();
+    throw e;
+  }
+  log.info('joined the run', { worker: id, run: settings.runId, peers: ids.length - 1 });
+  return transport;
+}

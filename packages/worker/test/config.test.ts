@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadRunConfig, resolveRunConfig } from '../src/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gossamer-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+describe('loadRunConfig', () => {
+  const settings = {
+    algo: 'dsgd',
+    workers: 8,
+    topology: 'torus',
+    schedule: 'final-merge:0.2',
+    dataset: { kind: 'mnist' },
+    partition: { kind: 'dirichlet', alpha: 0.1 },
+    optimizer: { kind: 'momentum', lr: 0.05, momentum: 0.9 },
+    localSteps: 5,
+  };
+
+  it('reads a YAML file (.yaml or .yml) into the same config as the equivalent JSON', async () => {
+    const yaml = [
+      '# a D-SGD run',
+      'algo: dsgd',
+      'workers: 8',
+      'topology: torus',
+      "schedule: 'final-merge:0.2'",
+      'dataset: { kind: mnist }',
+      'partition:',
+      '  kind: dirichlet',
+      '  alpha: 0.1',
+      'optimizer: { kind: momentum, lr: 0.05, momentum: 0.9 }',
+      'localSteps: 5',
+    ].join('\n');
+    const fromJson = await loadRunConfig(file('run.json', JSON.stringify(settings)));
+    expect(await loadRunConfig(file('run.yaml', yaml))).toEqual(fromJson);
+    expect(await loadRunConfig(file('run.yml', yaml))).toEqual(fromJson);
+    expect(resolveRunConfig(await loadRunConfig(join(dir, 'run.yaml')))).toEqual(resolveRunConfig(fromJson));
+  });
+
+  it('says which file is broken and in which format', async () => {
+    await expect(loadRunConfig(file('bad.yaml', 'algo: [dsgd\n'))).rejects.toThrow(/bad\.yaml is not valid YAML/);
+    await expect(loadRunConfig(file('bad.json', '{"algo": '))).rejects.toThrow(/bad\.json is not valid JSON/);
+    await expect(loadRunConfig(file('list.yaml', '- algo: dsgd\n'))).rejects.toThrow(/must hold one object of run settings.*not a list/);
+    await expect(loadRunConfig(join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read config file .*missing\.yaml/);
+  });
+});
