@@ -73,4 +73,27 @@ describe('CO2 in the Local SGD limit equals Local SGD exactly', () => {
     expect(rounds.length).toBe(4);
     expect(rounds.every((e) => (e.computeMs ?? 0) > 0 && (e.waitMs ?? -1) >= 0 && (e.bytesSent ?? 0) > 0)).toBe(true);
   });
+
+  it('full CO2 (one-round staleness, gap penalty, norm clip φ = 0.05, β = 0.5) over worker processes equals its simulation bit for bit, and the penalty and clip act', async () => {
+    const full: Partial<RunConfig> = { algo: 'co2', outer: { alpha: 1, beta: 0.5, penalty: 'gap:1', clip: 'norm:0.05', staleness: 'one-round' } };
+    const dir = mkdtempSync(join(tmpdir(), 'gossamer-co2-stale-'));
+    const config = resolveRunConfig({ ...base, ...full, processes: 2 });
+    const configFile = join(dir, 'run.json');
+    writeFileSync(configFile, JSON.stringify(config));
+    await run(process.execPath, [bin, 'train', '--config', configFile, '--out', join(dir, 'run'), '--quiet'], { timeout: 240_000 });
+    const simulated = await simulateRun(resolveRunConfig({ ...base, ...full }), { gpu: gpu() });
+    const processes = simulated.map((s) => ({
+      worker: s.worker,
+      params: decodeCheckpoint(readFileSync(join(dir, 'run', 'workers', `${s.worker}.ckpt`))).sections.get('params') as Float32Array,
+    }));
+    expectSameBits(simulated, processes);
+    // Every worker applied the same stale averages: they end on the same anchor.
+    expect(simulated.every((r) => r.params.every((v, k) => v === simulated[0].params[k]))).toBe(true);
+    // The penalty and the clip change the run (they are applied, not parsed and dropped).
+    const outer = full.outer as NonNullable<RunConfig['outer']>;
+    const noPenalty = await simulateRun(resolveRunConfig({ ...base, ...full, outer: { ...outer, penalty: 'none' } }), { gpu: gpu() });
+    const noClip = await simulateRun(resolveRunConfig({ ...base, ...full, outer: { ...outer, clip: 'none' } }), { gpu: gpu() });
+    expect(noPenalty[0].params.some((v, k) => v !== simulated[0].params[k])).toBe(true);
+    expect(noClip[0].params.some((v, k) => v !== simulated[0].params[k])).toBe(true);
+  });
 });
