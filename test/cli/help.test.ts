@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, shown } from './cli.js';
 
@@ -60,7 +63,9 @@ describe('gossamer --help', async () => {
   });
 
   it('with --log-format json a failing command reports its error as one JSON record on stderr', async () => {
-    const result = await runCli(['train', '--model', 'nonsense', '--log-format', 'json']);
+    const out = mkdtempSync(join(tmpdir(), 'gossamer-cli-json-error-'));
+    const result = await runCli(['train', '--model', 'nonsense', '--log-format', 'json', '--out', out]);
+    rmSync(out, { recursive: true, force: true });
     expect(result.code, shown(result)).not.toBe(0);
     const records = result.stderr.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; msg: string; fields: Record<string, unknown> });
     expect(records.find((r) => r.level === 'error'), shown(result)).toMatchObject({ msg: expect.stringMatching(/--model nonsense: unknown model/), fields: { command: 'train' } });
