@@ -21,6 +21,7 @@ import { ModelGraph, type BatchInput } from './graph.js';
 import { initialParameters } from './init.js';
 import type { ParameterLayout } from './layout.js';
 import { modelLayout, type ModelSpec } from './network.js';
+import { checkLearningRateSchedule, learningRateFactor, type LearningRateSchedule } from './schedule.js';
 
 export interface ReplicaOptions {
   spec: ModelSpec;
@@ -31,6 +32,8 @@ export interface ReplicaOptions {
   seed: number;
   /** Name used in buffer labels and errors (e.g. the worker id). */
   name?: string;
+  /** The optimizer's lr over steps (default constant). */
+  lrSchedule?: LearningRateSchedule;
 }
 
 /** Something that writes one batch into the step and says where it is (e.g. data's GpuBatcher). */
@@ -82,6 +85,7 @@ export class Replica {
   readonly layout: ParameterLayout;
   readonly spec: ModelSpec;
   readonly optimizer: Optimizer;
+  readonly lrSchedule: LearningRateSchedule;
   readonly batchSize: number;
   /** The flat parameters (layout.length floats). */
   readonly params: GPUBuffer;
@@ -106,6 +110,8 @@ export class Replica {
     this.layout = modelLayout(options.spec);
     this.batchSize = options.batchSize;
     this.optimizer = describeOptimizer(options.optimizer, this.layout.length);
+    this.lrSchedule = options.lrSchedule ?? { kind: 'constant' };
+    checkLearningRateSchedule(this.lrSchedule);
     const name = options.name ?? options.spec.name;
     const own = (b: GPUBuffer) => {
       this.owned.push(b);
@@ -183,10 +189,16 @@ export class Replica {
     }
   }
 
-  /** Encodes one optimizer update of params from grads (t = steps + 1). */
+  /** The learning rate of optimizer step t (1-based), after the schedule. */
+  learningRate(t: number): number {
+    return this.optimizer.config.lr * learningRateFactor(this.lrSchedule, t);
+  }
+
+  /** Encodes one optimizer update of params from grads (t = steps + 1), at the scheduled lr. */
   encodeOptimizerStep(step: StepEncoder): void {
     this.steps++;
-    optimizerStep(step, this.optimizer, this.params, this.grads, this.state, this.steps);
+    const optimizer = this.lrSchedule.kind === 'constant' ? this.optimizer : { ...this.optimizer, config: { ...this.optimizer.config, lr: this.learningRate(this.steps) } };
+    optimizerStep(step, optimizer, this.params, this.grads, this.state, this.steps);
   }
 
   /** `count` training steps from `source`, one submit each. Resolves once they are submitted. */

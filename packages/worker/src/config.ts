@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { OptimizerConfig } from '@gossamer/kernels';
 import type { PartitionSpec } from '@gossamer/data';
+import { checkLearningRateSchedule, type LearningRateSchedule } from '@gossamer/model';
 import { OUTER_ALGORITHMS, bandwidthLimitOf, resolveOuterConfig, type OuterConfig } from './outer.js';
 
 export type DatasetSpec =
@@ -44,6 +45,8 @@ export interface RunConfig {
   /** Model as the CLI's --model syntax: softmax, mlp:256,256, mlp:128:gelu, cnn. */
   model: string;
   optimizer: OptimizerConfig;
+  /** The lr over the run: constant (default) or cosine[:<warmup steps>] (decays to 0 at the run's last step). */
+  lrSchedule?: string;
   batchSize: number;
   /** Passes over the (worker's) training data. */
   epochs: number;
@@ -87,13 +90,32 @@ function positiveInt(name: string, v: unknown): number {
   return v;
 }
 
+/**
+ * The schedule of `constant` or `cosine[:<warmup steps>]` for a run of `totalSteps` optimizer steps
+ * per worker. Throws, naming the field, for anything else.
+ */
+export function lrScheduleOf(text: string | undefined, totalSteps: number): LearningRateSchedule {
+  if (text === undefined || text === 'constant') return { kind: 'constant' };
+  const m = /^cosine(?::(\d+))?$/.exec(text);
+  if (!m) fail(`lrSchedule must be constant or cosine[:<warmup steps>], got ${JSON.stringify(text)}`);
+  const warmupSteps = m[1] === undefined ? 0 : Number(m[1]);
+  const schedule: LearningRateSchedule = { kind: 'cosine', totalSteps: Math.max(1, totalSteps), warmupSteps };
+  try {
+    checkLearningRateSchedule(schedule);
+  } catch (e) {
+    fail(`lrSchedule ${text}: ${(e as Error).message} (the run has ${totalSteps} steps)`);
+  }
+  return schedule;
+}
+
 /** Fills defaults and checks every field; the error names the field and what it should be. */
 export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
-  const known = new Set([...Object.keys(DEFAULT_RUN_CONFIG), 'processes', 'merge', 'rounds', 'outer', 'bandwidthMbps']);
+  const known = new Set([...Object.keys(DEFAULT_RUN_CONFIG), 'processes', 'merge', 'rounds', 'outer', 'bandwidthMbps', 'lrSchedule']);
   for (const key of Object.keys(partial)) if (!known.has(key)) fail(`unknown field "${key}" (known: ${[...known].join(', ')})`);
   const c: RunConfig = { ...DEFAULT_RUN_CONFIG, ...partial };
   if (!['local', 'dsgd', 'allreduce', ...OUTER_ALGORITHMS].includes(c.algo)) fail(`algo "${String(c.algo)}" is unknown; use local, dsgd, allreduce, co2, localsgd or slowmo`);
   if (c.outer !== undefined) resolveOuterConfig(c.outer);
+  if (c.lrSchedule !== undefined) lrScheduleOf(c.lrSchedule, 1_000_000_000);
   bandwidthLimitOf(c.bandwidthMbps);
   positiveInt('workers', c.workers);
   if (c.processes !== undefined) {

@@ -16,7 +16,7 @@ import {
   type FinalMerge,
 } from '@gossamer/algorithms';
 import { createInProcessNetwork, type Transport } from '@gossamer/transport';
-import type { RunConfig } from './config.js';
+import { lrScheduleOf, type RunConfig } from './config.js';
 import { bandwidthLimitOf, isOuterAlgorithm, runOuterAlgorithm } from './outer.js';
 import { loadTrainTest, type TrainTest } from './datasets.js';
 
@@ -101,6 +101,7 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
   const spec = parseModelSpec(config.model, data.train.featureShape, data.train.numClasses);
   const partition = partitionDataset(data.train, config.workers, { ...config.partition, seed: config.partition.seed ?? config.seed } as typeof config.partition);
   const rounds = roundsOf(config, data.train.numSamples);
+  const lrSchedule = lrScheduleOf(config.lrSchedule, rounds * config.localSteps);
   const { schedule, finalMerge } = parseSchedule(config.algo === 'local' ? 'none' : config.schedule);
   const merge = parseMerge(config.merge, finalMerge);
   const topology = config.algo === 'dsgd' && schedule.kind === 'gossip' ? gossipTopology(topologyFor(config.topology, config.workers), config.seed) : undefined;
@@ -112,7 +113,7 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
       const id = ids[index];
       const shard = workerShard(data.train, partition, index);
       // The same initial parameters on every worker (seed), a different batch order (worker seed).
-      const replica = Replica.create(gpu, { spec, optimizer: config.optimizer, batchSize: config.batchSize, seed: config.seed, name: id });
+      const replica = Replica.create(gpu, { spec, optimizer: config.optimizer, lrSchedule, batchSize: config.batchSize, seed: config.seed, name: id });
       const batches = new GpuBatcher(gpu, shard, { batchSize: config.batchSize, seed: workerBatchSeed(config.seed, index), label: id });
       try {
         await replica.compile(); // before joining: compiling blocks the event loop (and heartbeats)

@@ -3,7 +3,7 @@
 import { Gpu } from '@gossamer/gpu';
 import { GpuBatcher } from '@gossamer/data';
 import { Replica, parseModelSpec, uploadEvalSet } from '@gossamer/model';
-import type { RunConfig } from './config.js';
+import { lrScheduleOf, type RunConfig } from './config.js';
 import { loadTrainTest } from './datasets.js';
 import type { RunEvent } from './events.js';
 
@@ -28,12 +28,13 @@ export async function trainSingleWorker(config: RunConfig, options: SingleWorker
   const { train, test } = await loadTrainTest(config.dataset, config.seed);
   const spec = parseModelSpec(config.model, train.featureShape, train.numClasses);
   const gpu = options.gpu ?? (await Gpu.create());
-  const replica = Replica.create(gpu, { spec, optimizer: config.optimizer, batchSize: config.batchSize, seed: config.seed, name: worker });
   const batcher = new GpuBatcher(gpu, train, { batchSize: config.batchSize, seed: config.seed, remainder: 'drop' });
+  const stepsPerEpoch = batcher.stepsPerEpoch;
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const lrSchedule = lrScheduleOf(config.lrSchedule, totalSteps);
+  const replica = Replica.create(gpu, { spec, optimizer: config.optimizer, lrSchedule, batchSize: config.batchSize, seed: config.seed, name: worker });
   const evalSet = uploadEvalSet(gpu, test.features, test.labels, test.numFeatures);
   try {
-    const stepsPerEpoch = batcher.stepsPerEpoch;
-    const totalSteps = stepsPerEpoch * config.epochs;
     emit({
       type: 'start',
       worker,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadRunConfig, resolveRunConfig } from '../src/config.js';
+import { loadRunConfig, lrScheduleOf, resolveRunConfig } from '../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gossamer-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,5 +49,16 @@ describe('loadRunConfig', () => {
     await expect(loadRunConfig(file('bad.json', '{"algo": '))).rejects.toThrow(/bad\.json is not valid JSON/);
     await expect(loadRunConfig(file('list.yaml', '- algo: dsgd\n'))).rejects.toThrow(/must hold one object of run settings.*not a list/);
     await expect(loadRunConfig(join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read config file .*missing\.yaml/);
+  });
+});
+
+describe('lrSchedule', () => {
+  it('constant (default) or cosine[:warm-up steps] over the run; anything else is rejected with the field named', () => {
+    expect(lrScheduleOf(undefined, 100)).toEqual({ kind: 'constant' });
+    expect(lrScheduleOf('cosine', 100)).toEqual({ kind: 'cosine', totalSteps: 100, warmupSteps: 0 });
+    expect(lrScheduleOf('cosine:10', 100)).toEqual({ kind: 'cosine', totalSteps: 100, warmupSteps: 10 });
+    expect(() => lrScheduleOf('cosine:100', 100)).toThrow(/lrSchedule cosine:100: .*warmupSteps.*the run has 100 steps/);
+    expect(() => resolveRunConfig({ lrSchedule: 'linear' })).toThrow(/run config: lrSchedule must be constant or cosine/);
+    expect(resolveRunConfig({ lrSchedule: 'cosine:5' }).lrSchedule).toBe('cosine:5');
   });
 });

@@ -108,6 +108,7 @@ export async function runConfigFrom(values: Values): Promise<RunConfig> {
   set('topology', str(values, 'topology'));
   set('schedule', str(values, 'schedule'));
   set('merge', str(values, 'merge'));
+  set('lrSchedule', str(values, 'lr-schedule'));
   const order = str(values, 'order');
   if (order) merged.order = order as RunConfig['order'];
   const partition = str(values, 'partition');
@@ -144,6 +145,7 @@ export const train: Command = {
     model: { type: 'string' },
     optimizer: { type: 'string' },
     lr: { type: 'string' },
+    'lr-schedule': { type: 'string' },
     'weight-decay': { type: 'string' },
     momentum: { type: 'string' },
     batch: { type: 'string' },
@@ -202,6 +204,7 @@ export const train: Command = {
     model: 'softmax | mlp:<widths>[:gelu] (e.g. mlp:256,256) | cnn (default mlp:256,256)',
     optimizer: 'adamw | sgd | momentum (default adamw)',
     lr: 'learning rate (default 1e-3 for adamw, 0.05 for sgd/momentum)',
+    'lr-schedule': 'constant | cosine[:<warmup steps>] (cosine decays the lr to 0 at the last step) (default constant)',
     'weight-decay': 'decoupled weight decay (adamw) or L2 (sgd)',
     momentum: 'momentum coefficient (momentum optimizer, default 0.9)',
     batch: 'batch size per worker (default 128)',
