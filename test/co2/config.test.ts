@@ -42,11 +42,13 @@ describe('co2, localsgd and slowmo in run configs and `gossamer train` flags', (
 describe('gossamer reproduce co2: experiment and metrics', () => {
   it('runs every algorithm at every link speed, plus one run without communication', () => {
     const { variants, bandwidths } = co2Experiment(false);
-    expect(bandwidths).toEqual([50, 200]);
+    expect(bandwidths).toEqual([2, 8]);
     expect(variants.map((v) => `${v.name}@${v.bandwidthMbps ?? '-'}`)).toEqual([
       'no communication@-',
-      ...bandwidths.flatMap((b) => ['all-reduce SGD', 'Local SGD', 'SlowMo', 'CO2'].map((n) => `${n}@${b}`)),
+      ...['all-reduce SGD', 'Local SGD', 'SlowMo', 'CO2', 'CO2 β=0.2 + gap penalty'].map((n) => `${n}@2`),
+      ...['all-reduce SGD', 'Local SGD', 'SlowMo', 'CO2'].map((n) => `${n}@8`),
     ]);
+    expect(co2Experiment(false, [5]).bandwidths).toEqual([5]);
     for (const v of variants) expect(() => resolveRunConfig({ ...co2Experiment(false).base, ...v.config })).not.toThrow();
   });
 
