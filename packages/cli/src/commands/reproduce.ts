@@ -14,7 +14,7 @@ interface Variant {
   config: Partial<RunConfig>;
 }
 
-interface VariantResult extends LaunchSummary {
+export interface VariantResult extends LaunchSummary {
   name: string;
   role: string;
   /** Mean local test accuracy by round (evaluation rounds). */
