@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever Gossamer needs that is missing on a Debian/Ubuntu machine, and says what it does:
 #   - Debian packages: chromium (ships SwiftShader, the CPU Vulkan driver used when there is no GPU),
-#     libvulkan1 (the Vulkan loader Dawn uses), nats-server (the embedded NATS for local runs/tests);
+#     libvulkan1 (the Vulkan loader Dawn uses), nats-server (the embedded NATS for local runs/tests),
+#     fonts-dejavu-core (text in the PNG copies of plots);
 #   - npm dependencies (npm ci) when node_modules is missing or older than package-lock.json.
 # Safe to run again: it does nothing when everything is present.
 set -euo pipefail
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 say() { printf '[setup] %s\n' "$*"; }
 
 need=()
-for pkg in chromium libvulkan1 nats-server; do
+for pkg in chromium libvulkan1 nats-server fonts-dejavu-core; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then need+=("$pkg"); fi
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   formatMetric,
@@ -268,5 +269,55 @@ describe('writeReport', () => {
     const md = readFileSync(result.report, 'utf8');
     expect(md).toContain('| algo | dsgd |');
     expect(md).toContain('![\"round\" events: metrics vs round, per worker](plots/round.svg)');
+  });
+
+  it('writes a PNG beside each SVG: twice its size, on white, with the lines drawn', async () => {
+    const dir = runDir('png', { 'metrics.jsonl': toJsonLines(multiWorkerEvents()), 'config.json': '{"algo":"dsgd","workers":3}' });
+    await writeReport(dir, { now: new Date(0) });
+    const svgText = readFileSync(join(dir, 'plots/round.svg'), 'utf8');
+    const png = readFileSync(join(dir, 'plots/round.png'));
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    // IHDR: width and height (big-endian) at bytes 16..23; 8-bit RGBA.
+    const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)];
+    const svgWidth = Number(/<svg[^>]*\swidth="([\d.]+)"/.exec(svgText)?.[1]);
+    const svgHeight = Number(/<svg[^>]*\sheight="([\d.]+)"/.exec(svgText)?.[1]);
+    expect(width).toBe(Math.round(2 * svgWidth));
+    expect(height).toBe(Math.round(2 * svgHeight));
+    // Inflate the image data: mostly white background, and a good share of coloured (line) pixels.
+    const idat: Buffer[] = [];
+    for (let at = 8; at < png.length; ) {
+      const length = png.readUInt32BE(at);
+      const type = png.toString('latin1', at + 4, at + 8);
+      if (type === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + length));
+      at += 12 + length;
+    }
+    const raw = inflateSync(Buffer.concat(idat));
+    const channels = png[25] === 6 ? 4 : 3;
+    const stride = 1 + width * channels;
+    expect(raw.length).toBe(height * stride);
+    // Undo the per-row filters (PNG spec: None, Sub, Up, Average, Paeth), then count pixels.
+    const pixels = new Uint8Array(height * width * channels);
+    const rowBytes = width * channels;
+    for (let y = 0; y < height; y++) {
+      const filter = raw[y * stride];
+      for (let x = 0; x < rowBytes; x++) {
+        const a = x >= channels ? pixels[y * rowBytes + x - channels] : 0;
+        const b = y > 0 ? pixels[(y - 1) * rowBytes + x] : 0;
+        const c = x >= channels && y > 0 ? pixels[(y - 1) * rowBytes + x - channels] : 0;
+        const p = a + b - c;
+        const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+        const predictor = [0, a, b, (a + b) >> 1, paeth][filter];
+        pixels[y * rowBytes + x] = (raw[y * stride + 1 + x] + predictor) & 0xff;
+      }
+    }
+    let white = 0;
+    let coloured = 0;
+    for (let i = 0; i < pixels.length; i += channels) {
+      const [r, g, b] = [pixels[i], pixels[i + 1], pixels[i + 2]];
+      if (r === 255 && g === 255 && b === 255) white++;
+      else if (Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++; // series colours, not grey axes or text
+    }
+    expect(white / (width * height)).toBeGreaterThan(0.5);
+    expect(coloured).toBeGreaterThan(100);
   });
 });

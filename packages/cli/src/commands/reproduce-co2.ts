@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { barChart, lineChart } from '@gossamer/plot';
 import { resolveRunConfig, type RunConfig } from '@gossamer/worker';
 import { launchDistributed } from '../launch.js';
+import { writePlot } from '../report/png.js';
 
 export interface Co2Variant {
   name: string;
@@ -211,9 +212,9 @@ export async function reproduceCo2(outDir: string, quick: boolean, adapter: stri
     series: results.map((r) => ({ name: label(r), points: r.curve, dashed: r.bandwidthMbps !== undefined && r.bandwidthMbps !== bandwidths[0] })),
     width: 640,
   });
-  writeFileSync(join(outDir, 'co2-throughput.svg'), svgThroughput);
-  writeFileSync(join(outDir, 'co2-accuracy.svg'), svgAccuracy);
+  writePlot(join(outDir, 'co2-throughput'), svgThroughput);
+  writePlot(join(outDir, 'co2-accuracy'), svgAccuracy);
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify({ base, bandwidths, results, claims }, null, 2)}\n`);
   writeFileSync(join(outDir, 'results.md'), `${table}\n\n${claims.map((c) => `- ${c}`).join('\n')}\n`);
-  console.log(`\nwrote ${outDir}/{co2-throughput.svg, co2-accuracy.svg, results.json, results.md}`);
+  console.log(`\nwrote ${outDir}/{co2-throughput.svg/.png, co2-accuracy.svg/.png, results.json, results.md}`);
 }

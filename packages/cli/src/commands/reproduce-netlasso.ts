@@ -30,6 +30,7 @@ import { barChart, facetLines } from '@gossamer/plot';
 import { startNatsServer } from '@gossamer/transport';
 import { runChildren } from '../processes.js';
 import { decodeFloat32, type NetlassoWorkerOutput } from './netlasso-worker.js';
+import { writePlot } from '../report/png.js';
 
 export interface NetlassoKddConfig {
   problem: ClusteredProblemOptions;
@@ -444,8 +445,8 @@ export async function reproduceNetlasso(outDir: string, quick: boolean, adapter?
     ],
     width: 560,
   });
-  writeFileSync(join(outDir, 'netlasso-kdd-path.svg'), pathSvg);
-  writeFileSync(join(outDir, 'netlasso-traffic.svg'), trafficSvg);
+  writePlot(join(outDir, 'netlasso-kdd-path'), pathSvg);
+  writePlot(join(outDir, 'netlasso-traffic'), trafficSvg);
   const totalSeconds = (performance.now() - started) / 1000;
   const results = { quick, kddConfig: config, kdd, trafficOptions, traffic, trafficSeconds, totalSeconds, claims: kddClaims };
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -481,5 +482,5 @@ export async function reproduceNetlasso(outDir: string, quick: boolean, adapter?
     '',
   ].join('\n');
   writeFileSync(join(outDir, 'results.md'), md);
-  console.log(`\ntotal ${totalSeconds.toFixed(0)} s; wrote ${outDir}/{netlasso-kdd-path.svg, netlasso-traffic.svg, results.json, results.md}`);
+  console.log(`\ntotal ${totalSeconds.toFixed(0)} s; wrote ${outDir}/{netlasso-kdd-path.svg/.png, netlasso-traffic.svg/.png, results.json, results.md}`);
 }

@@ -6,6 +6,7 @@ import { UsageError, type Command } from '../command.js';
 import { launchDistributed, type LaunchSummary } from '../launch.js';
 import { parseBandwidths, reproduceCo2 } from './reproduce-co2.js';
 import { reproduceNetlasso } from './reproduce-netlasso.js';
+import { writePlot } from '../report/png.js';
 
 interface Variant {
   name: string;
@@ -128,11 +129,11 @@ async function reproduceSingleMerge(outDir: string, quick: boolean, adapter: str
     series: results.map((r) => ({ name: r.name, points: r.curve })),
     width: 640,
   });
-  writeFileSync(join(outDir, 'single-merge.svg'), svgBars);
-  writeFileSync(join(outDir, 'single-merge-curves.svg'), svgCurves);
+  writePlot(join(outDir, 'single-merge'), svgBars);
+  writePlot(join(outDir, 'single-merge-curves'), svgCurves);
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify({ base, results, claims }, null, 2)}\n`);
   writeFileSync(join(outDir, 'results.md'), `${table}\n\n${claims.map((c) => `- ${c}`).join('\n')}\n`);
-  console.log(`\nwrote ${outDir}/{single-merge.svg, single-merge-curves.svg, results.json, results.md}`);
+  console.log(`\nwrote ${outDir}/{single-merge.svg/.png, single-merge-curves.svg/.png, results.json, results.md}`);
 }
 
 export const reproduce: Command = {

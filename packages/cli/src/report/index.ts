@@ -1,6 +1,7 @@
 // `gossamer report`: a run directory's metrics → SVG plots under <run>/plots/ and <run>/report.md.
 // Reads, plans, renders and writes; never prints (the command reports what happened).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { svgToPng } from './png.js';
 import { join } from 'node:path';
 import { facetLines, lineChart } from '@gossamer/plot';
 import { reportMarkdown } from './markdown.js';
@@ -60,6 +61,7 @@ export async function writeReport(runDir: string, options: WriteReportOptions = 
   for (const plan of plans) {
     const svg = await renderPlot(plan, (message) => warnings.push(`${plan.file}: ${message}`));
     writeFileSync(join(plotsDir, plan.file), svg);
+    writeFileSync(join(plotsDir, plan.file.replace(/\.svg$/, '.png')), svgToPng(svg));
     const series = [...new Set(plan.panels.flatMap((p) => p.series.map((s) => s.name)))];
     plots.push({ title: plan.title, path: `${PLOTS_DIR}/${plan.file}`, panels: plan.panels.map((p) => p.title), series });
   }
