@@ -26,7 +26,7 @@ export interface LaunchSummary {
   workers: number;
   /** Mean over workers of the local model's final test accuracy. */
   meanLocalAccuracy?: number;
-  /** Test accuracy of the merged model (after a final merge). */
+  /** Test accuracy of the merged model (after a final merge): the mean over workers, whose merged models differ after an inexact (gossip) merge. */
   mergedAccuracy?: number;
   elapsedMs: number;
 }
@@ -54,7 +54,7 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
   const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
   const groups = processGroups(config.workers, config.processes ?? config.workers);
   const done = new Map<string, WorkerLine>();
-  let merged: number | undefined;
+  const merged = new Map<string, number>();
   const specs = groups.map((group) => {
     const args = [bin, 'worker', '--nats', url, '--run', runId, '--config', join(options.runDir, 'config.json'), '--id', group.map((i) => `w${i}`).join(','), '--out', join(options.runDir, 'workers')];
     if (options.adapter) args.push('--adapter', options.adapter);
@@ -72,7 +72,7 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
       if (options.json) process.stdout.write(`${line}\n`);
       view?.handle(event);
       if (event.type === 'done' && event.worker) done.set(event.worker, event);
-      if (event.type === 'merged' && event.accuracy !== undefined) merged = event.accuracy;
+      if (event.type === 'merged' && event.accuracy !== undefined) merged.set(event.worker ?? '', event.accuracy);
     }, { log: options.log });
   } finally {
     view?.close();
@@ -82,7 +82,7 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
   return {
     workers: config.workers,
     meanLocalAccuracy: locals.length ? locals.reduce((a, b) => a + b, 0) / locals.length : undefined,
-    mergedAccuracy: merged,
+    mergedAccuracy: merged.size ? [...merged.values()].reduce((a, b) => a + b, 0) / merged.size : undefined,
     elapsedMs: performance.now() - start,
   };
 }
