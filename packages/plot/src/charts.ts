@@ -202,16 +202,20 @@ export async function barChart(spec: BarChartSpec, options: RenderOptions = {}):
       rows.push({ category: spec.categories[i], series: s.name, value });
     });
   }
+  const width = checkSize('barChart', spec.width, 480);
+  // Labels wider than their band (about 6 px a character at the base font size) are slanted, not cut.
+  const widest = Math.max(0, ...spec.categories.map((c) => c.length));
+  const slanted = widest * 6 > width / Math.max(1, spec.categories.length);
   const vl = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: spec.title,
-    width: checkSize('barChart', spec.width, 480),
+    width,
     height: checkSize('barChart', spec.height, 280),
     config: BASE_CONFIG,
     data: { values: rows },
     mark: { type: 'bar' },
     encoding: {
-      x: { field: 'category', type: 'nominal', title: spec.x.label, sort: [...spec.categories], axis: { labelAngle: 0 } },
+      x: { field: 'category', type: 'nominal', title: spec.x.label, sort: [...spec.categories], axis: slanted ? { labelAngle: -30, labelLimit: 240 } : { labelAngle: 0 } },
       xOffset: { field: 'series', type: 'nominal', sort: names, scale: { domain: names } },
       y: {
         field: 'value',
