@@ -30,9 +30,10 @@ export async function runChildren(children: readonly ChildSpec[], onLine: (index
       running.push(child);
       const stderrTail: string[] = [];
       createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
-        if (VULKAN_NOISE.test(line) && !process.env.GOSSAMER_DEBUG) return;
-        if (forward) process.stderr.write(line.startsWith('{') ? `${line}\n` : `[${spec.label}] ${line}\n`);
-        if (VULKAN_NOISE.test(line)) return;
+        const noise = VULKAN_NOISE.test(line);
+        // Dawn's Vulkan noise is passed on only under GOSSAMER_DEBUG, and never kept for errors.
+        if (forward && (!noise || process.env.GOSSAMER_DEBUG)) process.stderr.write(line.startsWith('{') ? `${line}\n` : `[${spec.label}] ${line}\n`);
+        if (noise) return;
         stderrTail.push(line);
         if (stderrTail.length > 20) stderrTail.shift();
       });

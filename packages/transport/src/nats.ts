@@ -430,9 +430,7 @@ export class NatsTransport implements Transport {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.publishControl(natsSubjects.member(this.runId, this.id), 'leave', { reason: LeaveReason.LEAVE_REASON_SHUTDOWN, detail: '', lastRound: this.round });
-    const error = () => new TransportClosedError(`transport ${this.id} is closed`);
-    for (const o of [...this.outbound.values()]) o.pending.reject(error());
-    for (const i of [...this.inbound.values()]) i.expectation?.pending.reject(error());
+    this.rejectAllPending(() => new TransportClosedError(`transport ${this.id} is closed`));
     this.inbound.clear();
     this.events.end();
     // A frozen server never answers the flush: bound the wait, then close regardless.
@@ -986,8 +984,14 @@ export class NatsTransport implements Transport {
       op,
       subject ?? '',
     );
-    for (const o of [...this.outbound.values()]) o.pending.reject(this.permissionError);
-    for (const i of [...this.inbound.values()]) i.expectation?.pending.reject(this.permissionError);
+    const refusal = this.permissionError;
+    this.rejectAllPending(() => refusal);
+  }
+
+  /** Fails every pending send and receive (the transport can no longer serve any of them). */
+  private rejectAllPending(error: () => TransportError): void {
+    for (const o of [...this.outbound.values()]) o.pending.reject(error());
+    for (const i of [...this.inbound.values()]) i.expectation?.pending.reject(error());
   }
 
   private ensurePeer(peer: string): void {

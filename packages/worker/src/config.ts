@@ -90,16 +90,22 @@ function positiveInt(name: string, v: unknown): number {
   return v;
 }
 
-/**
- * The schedule of `constant` or `cosine[:<warmup steps>]` for a run of `totalSteps` optimizer steps
- * per worker. Throws, naming the field, for anything else.
- */
-export function lrScheduleOf(text: string | undefined, totalSteps: number): LearningRateSchedule {
+/** `constant` or `cosine[:<warmup steps>]`, parsed; throws, naming the field, for anything else. */
+function parseLrSchedule(text: string | undefined): { kind: 'constant' } | { kind: 'cosine'; warmupSteps: number } {
   if (text === undefined || text === 'constant') return { kind: 'constant' };
   const m = /^cosine(?::(\d+))?$/.exec(text);
   if (!m) fail(`lrSchedule must be constant or cosine[:<warmup steps>], got ${JSON.stringify(text)}`);
-  const warmupSteps = m[1] === undefined ? 0 : Number(m[1]);
-  const schedule: LearningRateSchedule = { kind: 'cosine', totalSteps: Math.max(1, totalSteps), warmupSteps };
+  return { kind: 'cosine', warmupSteps: m[1] === undefined ? 0 : Number(m[1]) };
+}
+
+/**
+ * The schedule of `constant` or `cosine[:<warmup steps>]` for a run of `totalSteps` optimizer steps
+ * per worker. Throws, naming the field, for anything else or a warm-up as long as the run.
+ */
+export function lrScheduleOf(text: string | undefined, totalSteps: number): LearningRateSchedule {
+  const parsed = parseLrSchedule(text);
+  if (parsed.kind === 'constant') return parsed;
+  const schedule: LearningRateSchedule = { ...parsed, totalSteps: Math.max(1, totalSteps) };
   try {
     checkLearningRateSchedule(schedule);
   } catch (e) {
@@ -115,7 +121,7 @@ export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
   const c: RunConfig = { ...DEFAULT_RUN_CONFIG, ...partial };
   if (!['local', 'dsgd', 'allreduce', ...OUTER_ALGORITHMS].includes(c.algo)) fail(`algo "${String(c.algo)}" is unknown; use local, dsgd, allreduce, co2, localsgd or slowmo`);
   if (c.outer !== undefined) resolveOuterConfig(c.outer);
-  if (c.lrSchedule !== undefined) lrScheduleOf(c.lrSchedule, 1_000_000_000);
+  parseLrSchedule(c.lrSchedule);
   bandwidthLimitOf(c.bandwidthMbps);
   positiveInt('workers', c.workers);
   if (c.processes !== undefined) {
