@@ -20,6 +20,7 @@ import {
   solveNetlassoReference,
   testMetric,
   type ClusteredProblemOptions,
+  type KddQuadraticResult,
   type NetlassoProblem,
   type ReferenceSolution,
   type TrafficDemoOptions,
@@ -143,22 +144,12 @@ export interface PathRow {
   consensusFraction: number;
 }
 
-export interface KddResult {
-  nodes: number;
-  edges: number;
-  groups: number;
-  dim: number;
+/** The library's KDD result, run over worker processes: richer convergence and path rows. */
+export interface KddResult extends Omit<KddQuadraticResult, 'convergence' | 'path'> {
   workers: number;
   cutEdges: number;
   convergence: ConvergenceRow[];
   path: PathRow[];
-  localMse: number;
-  globalMse: number;
-  oracleMse: number;
-  bestLambda: number;
-  bestMse: number;
-  exactRecoveryLambda: number | null;
-  fullConsensusLambda: number | null;
   workersAgree: boolean;
   processSeconds: number;
   referenceSeconds: number;
