@@ -1,5 +1,5 @@
 import { STORAGE_USAGE, type Gpu, type StepEncoder } from '@gossamer/gpu';
-import { gatherRows, span, type F32Span, type WordSpan } from '@gossamer/kernels';
+import { gatherRows, gatherShiftedImages, packImageShift, span, type F32Span, type ImageShape, type WordSpan } from '@gossamer/kernels';
 import type { Dataset } from './dataset.js';
 import { Random, deriveSeed } from './random.js';
 
@@ -32,6 +32,19 @@ export interface GpuBatcherOptions {
   into?: { readonly features?: F32Span; readonly labels?: WordSpan };
   /** Prefix of the GPU buffer labels. Default the dataset's name. */
   label?: string;
+  /**
+   * Augment image batches with random translations: every sample of every batch is moved by
+   * (dx, dy), each drawn uniformly from −maxShift…maxShift, seeded by (seed, step) alone. The shift
+   * happens inside the batch gather (same dispatch count, no extra buffer), and the samples must be
+   * images (`featureShape` [channels, height, width]). Default: none.
+   */
+  augment?: { maxShift: number };
+}
+
+/** Random translations of image batches (see `GpuBatcherOptions.augment`). */
+export interface ShiftAugment {
+  readonly maxShift: number;
+  readonly image: ImageShape;
 }
 
 /** The batch a step was given. */
@@ -71,11 +84,17 @@ export class GpuBatcher {
   readonly batchFeatures: F32Span;
   /** Where each encode gathers the batch's labels or targets: [B] words of `labelType`. */
   readonly batchLabels: WordSpan;
+  /** Set when batches are augmented. */
+  readonly augment: ShiftAugment | undefined;
 
   private readonly seed: number;
   private readonly slots: number;
   private readonly indexBuffer: GPUBuffer;
+  /** Words each step writes: its B indices, then (augmenting) its B packed shifts. */
+  private readonly stepWords: number;
+  private readonly hostWords: Uint32Array;
   private readonly hostIndices: Uint32Array;
+  private readonly hostShifts: { readonly dx: Int32Array; readonly dy: Int32Array };
   private readonly owned: GPUBuffer[];
   /** Two cached epoch permutations: a wrapping batch spans at most two epochs. */
   private readonly permutations: { epoch: number; order: Uint32Array }[];
@@ -109,6 +128,8 @@ export class GpuBatcher {
     this.batchSize = b;
     this.seed = options.seed ?? 0;
     this.stepsPerEpoch = this.remainder === 'drop' ? Math.floor(n / b) : n / b;
+    this.augment = options.augment && shiftAugment(name, shard, options.augment.maxShift);
+    this.stepWords = this.augment ? 2 * b : b;
 
     this.owned = [];
     const own = (buffer: GPUBuffer) => (this.owned.push(buffer), buffer);
@@ -120,7 +141,7 @@ export class GpuBatcher {
       this.labels = own(gpu.upload(shard.targets, `${name}:targets`));
       this.labelType = 'f32';
     }
-    this.indexBuffer = own(gpu.createBuffer(this.slots * b * 4, STORAGE_USAGE, `${name}:batch-indices`));
+    this.indexBuffer = own(gpu.createBuffer(this.slots * this.stepWords * 4, STORAGE_USAGE, `${name}:batch-indices`));
     const into = options.into ?? {};
     if (into.features && into.features.length !== b * f) {
       throw new Error(`GpuBatcher(${name}): into.features has ${into.features.length} floats, a batch needs ${b} × ${f}`);
@@ -128,7 +149,9 @@ export class GpuBatcher {
     if (into.labels && into.labels.length !== b) throw new Error(`GpuBatcher(${name}): into.labels has ${into.labels.length} words, a batch needs ${b}`);
     this.batchFeatures = into.features ?? span(own(gpu.createBuffer(b * f * 4, STORAGE_USAGE, `${name}:batch-features`)));
     this.batchLabels = into.labels ?? span(own(gpu.createBuffer(b * 4, STORAGE_USAGE, `${name}:batch-labels`)));
-    this.hostIndices = new Uint32Array(b);
+    this.hostWords = new Uint32Array(this.stepWords);
+    this.hostIndices = this.hostWords.subarray(0, b);
+    this.hostShifts = { dx: new Int32Array(b), dy: new Int32Array(b) };
     this.permutations = [
       { epoch: -1, order: new Uint32Array(n) },
       { epoch: -1, order: new Uint32Array(n) },
@@ -179,6 +202,22 @@ export class GpuBatcher {
   }
 
   /**
+   * The translations of batch `step`'s samples, in batch order (host only; zeros without
+   * `augment`). Returns reused arrays: valid until the next `encode` or `shiftsOf`.
+   */
+  shiftsOf(step: number): { readonly dx: Int32Array; readonly dy: Int32Array } {
+    const { dx, dy } = this.hostShifts;
+    if (!this.augment) return (dx.fill(0), dy.fill(0), this.hostShifts);
+    const m = this.augment.maxShift;
+    const random = new Random(deriveSeed(this.seed, 'shift', step));
+    for (let r = 0; r < this.batchSize; r++) {
+      dx[r] = random.int(2 * m + 1) - m;
+      dy[r] = random.int(2 * m + 1) - m;
+    }
+    return this.hostShifts;
+  }
+
+  /**
    * Encodes the next batch into `step`: writes its B indices to the GPU and gathers the features
    * into `batchFeatures` and the labels into `batchLabels`. Kernels recorded after this in the same
    * step see the batch.
@@ -196,16 +235,27 @@ export class GpuBatcher {
       );
     }
     const number = this.nextStep;
+    const b = this.batchSize;
     const indices = this.indicesOf(number);
+    if (this.augment) {
+      const { dx, dy } = this.shiftsOf(number);
+      for (let r = 0; r < b; r++) this.hostWords[b + r] = packImageShift(dx[r], dy[r]);
+    }
     const slot = number % this.slots;
-    this.gpu.write(this.indexBuffer, slot * this.batchSize * 4, indices);
-    const slotIndices = { buffer: this.indexBuffer, offset: slot * this.batchSize, count: this.batchSize };
-    gatherRows(step, {
-      source: span(this.features, 0, this.numSamples * this.numFeatures),
-      indices: slotIndices,
-      destination: this.batchFeatures,
-      rowLength: this.numFeatures,
-    });
+    this.gpu.write(this.indexBuffer, slot * this.stepWords * 4, this.hostWords);
+    const slotIndices = { buffer: this.indexBuffer, offset: slot * this.stepWords, count: b };
+    const source = span(this.features, 0, this.numSamples * this.numFeatures);
+    if (this.augment) {
+      gatherShiftedImages(step, {
+        source,
+        indices: slotIndices,
+        shifts: { buffer: this.indexBuffer, offset: slot * this.stepWords + b, count: b },
+        destination: this.batchFeatures,
+        image: this.augment.image,
+      });
+    } else {
+      gatherRows(step, { source, indices: slotIndices, destination: this.batchFeatures, rowLength: this.numFeatures });
+    }
     gatherRows(step, { source: span(this.labels, 0, this.numSamples), indices: slotIndices, destination: this.batchLabels, rowLength: 1 });
     this.encodesSinceSubmit++;
     this.nextStep++;
@@ -233,6 +283,18 @@ export class GpuBatcher {
     new Random(deriveSeed(this.seed, 'epoch', epoch)).shuffle(victim.order);
     return victim.order;
   }
+}
+
+function shiftAugment(name: string, shard: Dataset, maxShift: number): ShiftAugment {
+  const shape = shard.featureShape;
+  if (shape.length !== 3) {
+    throw new Error(`GpuBatcher(${name}): shift augmentation needs image samples [channels, height, width]; this dataset's have shape [${shape.join(', ')}]`);
+  }
+  const [channels, height, width] = shape;
+  if (!Number.isInteger(maxShift) || maxShift < 0 || maxShift >= Math.min(height, width)) {
+    throw new Error(`GpuBatcher(${name}): augment.maxShift must be an integer from 0 to ${Math.min(height, width) - 1} for ${height}×${width} images, got ${maxShift}`);
+  }
+  return { maxShift, image: { channels, height, width } };
 }
 
 /** Epoch e's sample order for a shard of n samples, as the batcher draws it (a CPU reference). */

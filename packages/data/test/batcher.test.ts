@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { span } from '@gossamer/kernels';
-import { GpuBatcher, epochPermutation, gaussianBlobs, linearRegression, type ClassificationDataset } from '@gossamer/data';
+import { reference, span } from '@gossamer/kernels';
+import { GpuBatcher, classificationDataset, epochPermutation, gaussianBlobs, linearRegression, type ClassificationDataset } from '@gossamer/data';
 import { useGpu } from '../../../test/support/gpu.js';
 
 function blobs(numSamples: number, numFeatures = 13): ClassificationDataset {
@@ -135,5 +135,65 @@ describe('GpuBatcher', () => {
     expect(batcher.encode(step).step).toBe(2);
     step.submit();
     batcher.destroy();
+  });
+
+  describe('shift augmentation', () => {
+    /** 40 random 2×9×7 images (HWC), 3 classes. */
+    function images(): ClassificationDataset {
+      const features = Float32Array.from({ length: 40 * 126 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453 % 1);
+      const labels = Uint32Array.from({ length: 40 }, (_, i) => i % 3);
+      return classificationDataset({ name: 'images', features, labels, numClasses: 3, featureShape: [2, 9, 7] });
+    }
+
+    it('moves every sample by its seeded (dx, dy) inside the gather: same dispatches, bit-exact against the CPU', async () => {
+      const g = gpu();
+      const shard = images();
+      const batcher = new GpuBatcher(g, shard, { batchSize: 16, seed: 3, augment: { maxShift: 2 } });
+      expect(batcher.augment).toEqual({ maxShift: 2, image: { channels: 2, height: 9, width: 7 } });
+      const seen = new Set<string>();
+      for (let s = 0; s < 3; s++) {
+        const dispatches = g.stats.dispatches;
+        const step = g.beginStep();
+        const info = batcher.encode(step);
+        const features = step.readback(batcher.batchFeatures.buffer, 0, 16 * 126 * 4);
+        const labels = step.readback(batcher.batchLabels.buffer, 0, 16 * 4);
+        step.submit();
+        expect(g.stats.dispatches - dispatches).toBe(2); // features and labels, as without augmentation
+        const indices = Array.from(info.indices);
+        const { dx, dy } = batcher.shiftsOf(s);
+        for (let r = 0; r < 16; r++) {
+          expect(Math.abs(dx[r])).toBeLessThanOrEqual(2);
+          expect(Math.abs(dy[r])).toBeLessThanOrEqual(2);
+          seen.add(`${dx[r]},${dy[r]}`);
+        }
+        const want = reference.gather.gatherShiftedImages(shard.features, { channels: 2, height: 9, width: 7 }, indices, dx, dy);
+        expect(Array.from(new Float32Array(await features))).toEqual(Array.from(want));
+        expect(Array.from(new Uint32Array(await labels))).toEqual(indices.map((i) => shard.labels[i]));
+      }
+      expect(seen.size).toBeGreaterThan(15); // of the 25 shifts, 48 draws hit most
+      batcher.destroy();
+    });
+
+    it('draws the same shifts for the same (seed, step), other shifts for another seed, none without augment', () => {
+      const g = gpu();
+      const shard = images();
+      const a = new GpuBatcher(g, shard, { batchSize: 8, seed: 1, augment: { maxShift: 3 } });
+      const b = new GpuBatcher(g, shard, { batchSize: 8, seed: 1, augment: { maxShift: 3 } });
+      const c = new GpuBatcher(g, shard, { batchSize: 8, seed: 2, augment: { maxShift: 3 } });
+      const plain = new GpuBatcher(g, shard, { batchSize: 8, seed: 1 });
+      const copy = (x: { dx: Int32Array; dy: Int32Array }) => [...x.dx, ...x.dy];
+      expect(copy(a.shiftsOf(5))).toEqual(copy(b.shiftsOf(5)));
+      expect(copy(a.shiftsOf(5))).not.toEqual(copy(c.shiftsOf(5)));
+      expect(copy(a.shiftsOf(5))).not.toEqual(copy(a.shiftsOf(6)));
+      expect(copy(plain.shiftsOf(5))).toEqual(new Array(16).fill(0));
+      for (const x of [a, b, c, plain]) x.destroy();
+    });
+
+    it('refuses samples that are not images and shifts that leave nothing of the image', () => {
+      const g = gpu();
+      expect(() => new GpuBatcher(g, blobs(50), { batchSize: 8, augment: { maxShift: 1 } })).toThrow(/needs image samples \[channels, height, width\]; this dataset's have shape \[13\]/);
+      expect(() => new GpuBatcher(g, images(), { batchSize: 8, augment: { maxShift: 7 } })).toThrow(/maxShift must be an integer from 0 to 6 for 9×7 images, got 7/);
+      expect(() => new GpuBatcher(g, images(), { batchSize: 8, augment: { maxShift: -1 } })).toThrow(/maxShift/);
+    });
   });
 });

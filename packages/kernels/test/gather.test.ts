@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gatherLabels, gatherRows, reference, span } from '@gossamer/kernels';
+import { gatherLabels, gatherRows, gatherShiftedImages, packImageShift, reference, span } from '@gossamer/kernels';
 import { useGpu } from '../../../test/support/gpu.js';
 import { rng, uniform } from '../../../test/support/numeric.js';
 
@@ -119,6 +119,90 @@ describe('gather kernel', () => {
     expect(() => gatherRows(step, { source: span(b, 0, 50), indices: idx, destination: span(b, 50, 40), rowLength: 10 })).toThrow(/buffer of its own/);
     expect(() => gatherRows(step, { source: span(b), indices: { ...idx, count: 5 }, destination: span(other, 0, 50), rowLength: 10 })).toThrow(/exceeds/);
     expect(() => gatherRows(step, { source: span(b), indices: idx, destination: span(other, 0, 40), rowLength: 0 })).toThrow(/rowLength/);
+    step.submit();
+  });
+
+  // [images, channels, height, width, count, max shift]: one channel (MNIST), three (HWC order
+  // matters), shifts as large as the image (everything clamps to one edge pixel), non-square.
+  it.each([
+    [20, 1, 28, 28, 64, 2],
+    [9, 3, 7, 5, 17, 3],
+    [4, 2, 4, 6, 11, 6],
+  ])('gatherShiftedImages matches the reference: %i images of %i×%i×%i, %i indices, shifts up to ±%i', async (images, channels, height, width, count, maxShift) => {
+    const g = gpu();
+    const image = { channels, height, width };
+    const size = channels * height * width;
+    const source = uniform(images * size, images + size);
+    const r = rng(count + maxShift);
+    const indices = randomIndices(count, images, count);
+    indices[1] = images; // out of range: zeros
+    const dx = Array.from({ length: count }, () => Math.round((2 * r() - 1) * maxShift));
+    const dy = Array.from({ length: count }, () => Math.round((2 * r() - 1) * maxShift));
+    [dx[0], dy[0]] = [0, 0];
+    [dx[2], dy[2]] = [maxShift, -maxShift];
+    const idxOff = 5;
+    const words = new Uint32Array(idxOff + 2 * count);
+    words.set(indices, idxOff);
+    words.set(dx.map((x, i) => packImageShift(x, dy[i])), idxOff + count);
+    const bs = g.upload(source);
+    const bi = g.upload(words);
+    const bd = g.createBuffer(count * size * 4);
+    const step = g.beginStep();
+    gatherShiftedImages(step, {
+      source: span(bs),
+      indices: { buffer: bi, offset: idxOff, count },
+      shifts: { buffer: bi, offset: idxOff + count, count },
+      destination: span(bd),
+      image,
+    });
+    step.submit();
+    const got = await g.readF32(bd);
+    // A copy: bit-exact, no tolerance.
+    expect(Array.from(got)).toEqual(Array.from(reference.gather.gatherShiftedImages(source, image, indices, dx, dy)));
+    // An unshifted image is its source row.
+    expect(Array.from(got.subarray(0, size))).toEqual(Array.from(source.subarray(indices[0] * size, (indices[0] + 1) * size)));
+  });
+
+  it('gatherShiftedImages: a digit moved right by 2 and up by 1 lands 2 columns right, 1 row up', async () => {
+    const g = gpu();
+    const image = { channels: 1, height: 6, width: 6 };
+    const source = new Float32Array(36);
+    source[2 * 6 + 3] = 1; // pixel (y 2, x 3)
+    const bs = g.upload(source);
+    const bi = g.upload(Uint32Array.from([0, packImageShift(2, -1)]));
+    const bd = g.createBuffer(36 * 4);
+    const step = g.beginStep();
+    gatherShiftedImages(step, {
+      source: span(bs),
+      indices: { buffer: bi, offset: 0, count: 1 },
+      shifts: { buffer: bi, offset: 1, count: 1 },
+      destination: span(bd),
+      image,
+    });
+    step.submit();
+    const got = await g.readF32(bd);
+    expect(got.indexOf(1)).toBe(1 * 6 + 5);
+    expect(got.reduce((a, b) => a + b, 0)).toBe(1);
+  });
+
+  it('gatherShiftedImages rejects shifts outside the indices buffer and a miscounted image', () => {
+    const g = gpu();
+    const bs = g.upload(new Float32Array(2 * 16));
+    const bi = g.upload(new Uint32Array(4));
+    const other = g.upload(new Uint32Array(2));
+    const bd = g.createBuffer(2 * 16 * 4);
+    const step = g.beginStep();
+    const args = {
+      source: span(bs),
+      indices: { buffer: bi, offset: 0, count: 2 },
+      shifts: { buffer: bi, offset: 2, count: 2 },
+      destination: span(bd),
+      image: { channels: 1, height: 4, width: 4 },
+    };
+    expect(() => gatherShiftedImages(step, { ...args, shifts: { buffer: other, offset: 0, count: 2 } })).toThrow(/same buffer as the indices/);
+    expect(() => gatherShiftedImages(step, { ...args, image: { channels: 1, height: 4, width: 5 } })).toThrow(/not a multiple of the row length 20/);
+    expect(() => gatherShiftedImages(step, { ...args, shifts: { buffer: bi, offset: 2, count: 1 } })).toThrow(/1 shifts for 2 indices/);
+    expect(() => packImageShift(1.5, 0)).toThrow(/not a pair of integers/);
     step.submit();
   });
 });

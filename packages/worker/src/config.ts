@@ -47,6 +47,8 @@ export interface RunConfig {
   optimizer: OptimizerConfig;
   /** The lr over the run: constant (default) or cosine[:<warmup steps>] (decays to 0 at the run's last step). */
   lrSchedule?: string;
+  /** Training-batch augmentation: none (default) or shift:<pixels> (random translations of image samples). */
+  augment?: string;
   batchSize: number;
   /** Passes over the (worker's) training data. */
   epochs: number;
@@ -114,14 +116,26 @@ export function lrScheduleOf(text: string | undefined, totalSteps: number): Lear
   return schedule;
 }
 
+/**
+ * The batcher's augmentation for `none` or `shift:<max pixels>` (undefined: none). Throws, naming the
+ * field, for anything else.
+ */
+export function augmentOf(text: string | undefined): { maxShift: number } | undefined {
+  if (text === undefined || text === 'none') return undefined;
+  const m = /^shift:(\d+)$/.exec(text);
+  if (!m) fail(`augment must be none or shift:<max pixels> (e.g. shift:2), got ${JSON.stringify(text)}`);
+  return { maxShift: Number(m[1]) };
+}
+
 /** Fills defaults and checks every field; the error names the field and what it should be. */
 export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
-  const known = new Set([...Object.keys(DEFAULT_RUN_CONFIG), 'processes', 'merge', 'rounds', 'outer', 'bandwidthMbps', 'lrSchedule']);
+  const known = new Set([...Object.keys(DEFAULT_RUN_CONFIG), 'processes', 'merge', 'rounds', 'outer', 'bandwidthMbps', 'lrSchedule', 'augment']);
   for (const key of Object.keys(partial)) if (!known.has(key)) fail(`unknown field "${key}" (known: ${[...known].join(', ')})`);
   const c: RunConfig = { ...DEFAULT_RUN_CONFIG, ...partial };
   if (!['local', 'dsgd', 'allreduce', ...OUTER_ALGORITHMS].includes(c.algo)) fail(`algo "${String(c.algo)}" is unknown; use local, dsgd, allreduce, co2, localsgd or slowmo`);
   if (c.outer !== undefined) resolveOuterConfig(c.outer);
   parseLrSchedule(c.lrSchedule);
+  augmentOf(c.augment);
   bandwidthLimitOf(c.bandwidthMbps);
   positiveInt('workers', c.workers);
   if (c.processes !== undefined) {

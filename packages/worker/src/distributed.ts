@@ -16,7 +16,7 @@ import {
   type FinalMerge,
 } from '@gossamer/algorithms';
 import { createInProcessNetwork, type Transport } from '@gossamer/transport';
-import { lrScheduleOf, type RunConfig } from './config.js';
+import { augmentOf, lrScheduleOf, type RunConfig } from './config.js';
 import { bandwidthLimitOf, isOuterAlgorithm, runOuterAlgorithm } from './outer.js';
 import { loadTrainTest, type TrainTest } from './datasets.js';
 
@@ -114,7 +114,7 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
       const shard = workerShard(data.train, partition, index);
       // The same initial parameters on every worker (seed), a different batch order (worker seed).
       const replica = Replica.create(gpu, { spec, optimizer: config.optimizer, lrSchedule, batchSize: config.batchSize, seed: config.seed, name: id });
-      const batches = new GpuBatcher(gpu, shard, { batchSize: config.batchSize, seed: workerBatchSeed(config.seed, index), label: id });
+      const batches = new GpuBatcher(gpu, shard, { batchSize: config.batchSize, seed: workerBatchSeed(config.seed, index), label: id, augment: augmentOf(config.augment) });
       try {
         await replica.compile(); // before joining: compiling blocks the event loop (and heartbeats)
         const transport = await options.transportFor(id, index);

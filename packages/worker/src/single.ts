@@ -3,7 +3,7 @@
 import { Gpu } from '@gossamer/gpu';
 import { GpuBatcher } from '@gossamer/data';
 import { Replica, parseModelSpec, uploadEvalSet } from '@gossamer/model';
-import { lrScheduleOf, type RunConfig } from './config.js';
+import { augmentOf, lrScheduleOf, type RunConfig } from './config.js';
 import { loadTrainTest } from './datasets.js';
 import type { RunEvent } from './events.js';
 
@@ -27,11 +27,13 @@ export async function trainSingleWorker(config: RunConfig, options: SingleWorker
   const emit = options.onEvent ?? (() => {});
   const { train, test } = await loadTrainTest(config.dataset, config.seed);
   const spec = parseModelSpec(config.model, train.featureShape, train.numClasses);
-  const gpu = options.gpu ?? (await Gpu.create());
-  const batcher = new GpuBatcher(gpu, train, { batchSize: config.batchSize, seed: config.seed, remainder: 'drop' });
-  const stepsPerEpoch = batcher.stepsPerEpoch;
+  // Steps per epoch as the batcher's 'drop' remainder makes them; checked before any GPU work, so a
+  // bad schedule leaks nothing.
+  const stepsPerEpoch = Math.floor(train.numSamples / config.batchSize);
   const totalSteps = stepsPerEpoch * config.epochs;
   const lrSchedule = lrScheduleOf(config.lrSchedule, totalSteps);
+  const gpu = options.gpu ?? (await Gpu.create());
+  const batcher = new GpuBatcher(gpu, train, { batchSize: config.batchSize, seed: config.seed, remainder: 'drop', augment: augmentOf(config.augment) });
   const replica = Replica.create(gpu, { spec, optimizer: config.optimizer, lrSchedule, batchSize: config.batchSize, seed: config.seed, name: worker });
   const evalSet = uploadEvalSet(gpu, test.features, test.labels, test.numFeatures);
   try {

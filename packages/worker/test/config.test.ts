@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadRunConfig, lrScheduleOf, resolveRunConfig } from '../src/config.js';
+import { augmentOf, loadRunConfig, lrScheduleOf, resolveRunConfig } from '../src/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gossamer-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,5 +60,16 @@ describe('lrSchedule', () => {
     expect(() => lrScheduleOf('cosine:100', 100)).toThrow(/lrSchedule cosine:100: .*warmupSteps.*the run has 100 steps/);
     expect(() => resolveRunConfig({ lrSchedule: 'linear' })).toThrow(/run config: lrSchedule must be constant or cosine/);
     expect(resolveRunConfig({ lrSchedule: 'cosine:5' }).lrSchedule).toBe('cosine:5');
+  });
+});
+
+describe('augment', () => {
+  it('none (default) or shift:<pixels>; anything else is rejected with the field named', () => {
+    expect(augmentOf(undefined)).toBeUndefined();
+    expect(augmentOf('none')).toBeUndefined();
+    expect(augmentOf('shift:2')).toEqual({ maxShift: 2 });
+    expect(() => resolveRunConfig({ augment: 'shift' })).toThrow(/run config: augment must be none or shift:<max pixels> \(e.g. shift:2\), got "shift"/);
+    expect(() => resolveRunConfig({ augment: 'rotate:10' })).toThrow(/augment must be none or shift/);
+    expect(resolveRunConfig({ augment: 'shift:3' }).augment).toBe('shift:3');
   });
 });

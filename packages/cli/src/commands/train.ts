@@ -109,6 +109,7 @@ export async function runConfigFrom(values: Values): Promise<RunConfig> {
   set('schedule', str(values, 'schedule'));
   set('merge', str(values, 'merge'));
   set('lrSchedule', str(values, 'lr-schedule'));
+  set('augment', str(values, 'augment'));
   const order = str(values, 'order');
   if (order) merged.order = order as RunConfig['order'];
   const partition = str(values, 'partition');
@@ -146,6 +147,7 @@ export const train: Command = {
     optimizer: { type: 'string' },
     lr: { type: 'string' },
     'lr-schedule': { type: 'string' },
+    augment: { type: 'string' },
     'weight-decay': { type: 'string' },
     momentum: { type: 'string' },
     batch: { type: 'string' },
@@ -205,6 +207,7 @@ export const train: Command = {
     optimizer: 'adamw | sgd | momentum (default adamw)',
     lr: 'learning rate (default 1e-3 for adamw, 0.05 for sgd/momentum)',
     'lr-schedule': 'constant | cosine[:<warmup steps>] (cosine decays the lr to 0 at the last step) (default constant)',
+    augment: 'none | shift:<pixels>: move each training image by a random (dx, dy) up to ±pixels, inside the GPU batch gather (default none)',
     'weight-decay': 'decoupled weight decay (adamw) or L2 (sgd)',
     momentum: 'momentum coefficient (momentum optimizer, default 0.9)',
     batch: 'batch size per worker (default 128)',

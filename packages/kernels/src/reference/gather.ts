@@ -15,3 +15,33 @@ export function gatherRows(source: Vec, rowLength: number, indices: Vec): Float6
   }
   return out;
 }
+
+/**
+ * Image r of the output is image indices[r] of `source` ([H·W·C] per image, HWC) translated by
+ * (dx[r], dy[r]): out[y, x, c] = src[clamp(y − dy), clamp(x − dx), c], coordinates clamped to the
+ * image; an index outside the source gives zeros, as the kernel does.
+ */
+export function gatherShiftedImages(
+  source: Vec,
+  image: { channels: number; height: number; width: number },
+  indices: Vec,
+  dx: Vec,
+  dy: Vec,
+): Float64Array {
+  const { channels, height, width } = image;
+  const size = channels * height * width;
+  const rows = Math.floor(source.length / size);
+  const out = new Float64Array(indices.length * size);
+  const clamp = (v: number, hi: number) => Math.min(Math.max(v, 0), hi - 1);
+  for (let r = 0; r < indices.length; r++) {
+    if (indices[r] >= rows) continue;
+    const base = indices[r] * size;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const from = base + (clamp(y - dy[r], height) * width + clamp(x - dx[r], width)) * channels;
+        for (let c = 0; c < channels; c++) out[r * size + (y * width + x) * channels + c] = source[from + c];
+      }
+    }
+  }
+  return out;
+}
