@@ -29,17 +29,20 @@ struct Gather {
 @group(0) @binding(2) var<storage, read> indices: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dst: array<u32>;
 
+// Word `offset` of source row indices[r]. A bad index must not read another tensor that shares the
+// buffer: it reads zero instead.
+fn source_word(r: u32, offset: u32) -> u32 {
+  let row = indices[g.idx_off + r];
+  if (row >= g.src_rows) { return 0u; }
+  return src[g.src_off + row * g.row_length + offset];
+}
+
 @compute @workgroup_size(WG)
 fn gather_rows(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= g.n) { return; }
   let r = i / g.row_length;
-  let c = i - r * g.row_length;
-  let row = indices[g.idx_off + r];
-  // A bad index must not read another tensor that shares the buffer: write zeros instead.
-  var word = 0u;
-  if (row < g.src_rows) { word = src[g.src_off + row * g.row_length + c]; }
-  dst[g.dst_off + i] = word;
+  dst[g.dst_off + i] = source_word(r, i - r * g.row_length);
 }
 
 // dst image r = src image indices[r] translated by (dx, dy) pixels: dst[y, x, c] = src[y − dy, x − dx, c],
@@ -61,8 +64,5 @@ fn gather_shifted_images(@builtin(global_invocation_id) gid: vec3u, @builtin(num
   let dy = i32(shift >> 16u) - 32768;
   let sx = u32(clamp(i32(x) - dx, 0, i32(g.width) - 1));
   let sy = u32(clamp(i32(y) - dy, 0, i32(g.height) - 1));
-  let row = indices[g.idx_off + r];
-  var word = 0u;
-  if (row < g.src_rows) { word = src[g.src_off + row * g.row_length + (sy * g.width + sx) * g.channels + c]; }
-  dst[g.dst_off + i] = word;
+  dst[g.dst_off + i] = source_word(r, (sy * g.width + sx) * g.channels + c);
 }

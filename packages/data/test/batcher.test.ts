@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reference, span } from '@gossamer/kernels';
+import type { Gpu } from '@gossamer/gpu';
 import { GpuBatcher, classificationDataset, epochPermutation, gaussianBlobs, linearRegression, type ClassificationDataset } from '@gossamer/data';
 import { useGpu } from '../../../test/support/gpu.js';
 
@@ -14,6 +15,24 @@ function rowsOf(features: Float32Array, numFeatures: number, indices: ArrayLike<
   return out;
 }
 
+/** Encodes the batcher's next batch in a step of its own; the batch as read back, and what the step cost. */
+async function nextBatch(g: Gpu, batcher: GpuBatcher) {
+  const { submits, dispatches } = g.stats;
+  const step = g.beginStep();
+  const info = batcher.encode(step);
+  const features = step.readback(batcher.batchFeatures.buffer, 0, batcher.batchFeatures.length * 4);
+  const labels = step.readback(batcher.batchLabels.buffer, 0, batcher.batchSize * 4);
+  step.submit();
+  return {
+    info,
+    indices: Array.from(info.indices),
+    features: new Float32Array(await features),
+    labels: Array.from(new Uint32Array(await labels)),
+    submits: g.stats.submits - submits,
+    dispatches: g.stats.dispatches - dispatches,
+  };
+}
+
 describe('GpuBatcher', () => {
   const gpu = useGpu();
 
@@ -23,18 +42,12 @@ describe('GpuBatcher', () => {
     const batcher = new GpuBatcher(g, shard, { batchSize: 32, seed: 5 });
     expect(batcher.stepsPerEpoch).toBeCloseTo(103 / 32);
     for (let s = 0; s < 5; s++) {
-      const submits = g.stats.submits;
-      const step = g.beginStep();
-      const info = batcher.encode(step);
-      const features = step.readback(batcher.batchFeatures.buffer, 0, 32 * 13 * 4);
-      const labels = step.readback(batcher.batchLabels.buffer, 0, 32 * 4);
-      step.submit();
-      expect(g.stats.submits).toBe(submits + 1);
+      const { info, indices, features, labels, submits } = await nextBatch(g, batcher);
+      expect(submits).toBe(1);
       expect(info.step).toBe(s);
       expect(info.epoch).toBe(Math.floor((s * 32) / 103));
-      const indices = Array.from(info.indices);
-      expect(new Float32Array(await features)).toEqual(rowsOf(shard.features, 13, indices));
-      expect(Array.from(new Uint32Array(await labels))).toEqual(indices.map((i) => shard.labels[i]));
+      expect(features).toEqual(rowsOf(shard.features, 13, indices));
+      expect(labels).toEqual(indices.map((i) => shard.labels[i]));
     }
     batcher.destroy();
   });
@@ -152,14 +165,8 @@ describe('GpuBatcher', () => {
       expect(batcher.augment).toEqual({ maxShift: 2, image: { channels: 2, height: 9, width: 7 } });
       const seen = new Set<string>();
       for (let s = 0; s < 3; s++) {
-        const dispatches = g.stats.dispatches;
-        const step = g.beginStep();
-        const info = batcher.encode(step);
-        const features = step.readback(batcher.batchFeatures.buffer, 0, 16 * 126 * 4);
-        const labels = step.readback(batcher.batchLabels.buffer, 0, 16 * 4);
-        step.submit();
-        expect(g.stats.dispatches - dispatches).toBe(2); // features and labels, as without augmentation
-        const indices = Array.from(info.indices);
+        const { indices, features, labels, dispatches } = await nextBatch(g, batcher);
+        expect(dispatches).toBe(2); // features and labels, as without augmentation
         const { dx, dy } = batcher.shiftsOf(s);
         for (let r = 0; r < 16; r++) {
           expect(Math.abs(dx[r])).toBeLessThanOrEqual(2);
@@ -167,8 +174,8 @@ describe('GpuBatcher', () => {
           seen.add(`${dx[r]},${dy[r]}`);
         }
         const want = reference.gather.gatherShiftedImages(shard.features, { channels: 2, height: 9, width: 7 }, indices, dx, dy);
-        expect(Array.from(new Float32Array(await features))).toEqual(Array.from(want));
-        expect(Array.from(new Uint32Array(await labels))).toEqual(indices.map((i) => shard.labels[i]));
+        expect(Array.from(features)).toEqual(Array.from(want));
+        expect(labels).toEqual(indices.map((i) => shard.labels[i]));
       }
       expect(seen.size).toBeGreaterThan(15); // of the 25 shifts, 48 draws hit most
       batcher.destroy();
