@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { benchExchange } from '../bench/exchange.js';
 import { benchMatmul } from '../bench/matmul.js';
+import { benchSoak } from '../bench/soak.js';
 import { benchTrainStep } from '../bench/train-step.js';
 import type { BenchResult, Benchmark } from '../bench/types.js';
 import { UsageError, type Command } from '../command.js';
@@ -22,6 +23,11 @@ export const benchmarks: Benchmark[] = [
     name: 'exchange',
     summary: 'tensor exchange MB/s between two NatsTransports vs raw NATS publish of the same bytes (local nats-server)',
     run: ({ quick }) => benchExchange(quick ? { sizes: [100_000, 1_000_000], reps: 1, allReduceProcesses: [4] } : {}),
+  },
+  {
+    name: 'soak',
+    summary: 'memory soak: 1,000 steps and 100 rounds of gossip over NATS (2 workers); RSS, JS heap and GPU buffers per round',
+    run: ({ adapter, quick }) => benchSoak(quick ? { adapter, rounds: 20, localSteps: 2 } : { adapter }),
   },
 ];
 
