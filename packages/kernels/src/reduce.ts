@@ -114,6 +114,14 @@ export interface CountOptions {
   accumulate?: boolean;
 }
 
+export interface CountFromLogitsOptions extends CountOptions {
+  /**
+   * [rows] floats for the predictions. Default: pooled scratch, which may be another buffer on every
+   * call (and so another bind group); a caller that evaluates again and again passes its own.
+   */
+  predictions?: F32Span;
+}
+
 /**
  * out ← #{r : predictions[r] = labels[r]} (u32 inputs, float32 count, exact below 2^24). One
  * workgroup: batches are small next to the kernels that produced the predictions. `out` must not
@@ -145,9 +153,15 @@ export function countCorrectFromLogits(
   cols: number,
   labels: IndexTarget,
   out: ScalarTarget,
-  options: CountOptions = {},
+  options: CountFromLogitsOptions = {},
 ): void {
   const rows = rowsOf('countCorrectFromLogits', asSpan(logits), cols);
+  if (options.predictions) {
+    if (options.predictions.length !== rows) throw new Error(`countCorrectFromLogits: predictions has ${options.predictions.length} floats for ${rows} rows`);
+    argmaxRows(step, logits, cols, options.predictions);
+    countCorrect(step, options.predictions, labels, out, options);
+    return;
+  }
   const scratch = acquireScratch(gpu, rows, 'scratch:predictions');
   const predictions: F32Span = { buffer: scratch, offset: 0, length: rows };
   argmaxRows(step, logits, cols, predictions);

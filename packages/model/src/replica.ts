@@ -252,10 +252,10 @@ export class Replica {
       const input = span(set.features, start * set.numFeatures, rows * set.numFeatures);
       const labels = { buffer: set.labels, offset: start, length: rows };
       g.encodeForward(step, params, input);
-      const rowLoss = span(this.evalRowLoss(rows), 0, rows);
+      const { rowLoss, predictions } = this.evalScratch(batch, rows);
       softmaxCrossEntropy(this.gpu, step, { logits: g.logits, labels, classes: g.classes, rowLoss });
       reduceSum(this.gpu, step, rowLoss, span(this.scalars, 1, 1), { accumulate: true });
-      countCorrectFromLogits(this.gpu, step, g.logits, g.classes, labels, span(this.scalars, 2, 1), { accumulate: true });
+      countCorrectFromLogits(this.gpu, step, g.logits, g.classes, labels, span(this.scalars, 2, 1), { accumulate: true, predictions });
     }
     const result = step.readback(this.scalars, 4, 8);
     step.submit();
@@ -263,13 +263,19 @@ export class Replica {
     return { loss: lossSum / set.numSamples, accuracy: correct / set.numSamples, samples: set.numSamples };
   }
 
-  private evalRowLossBuffer?: GPUBuffer;
-  private evalRowLoss(rows: number): GPUBuffer {
-    if (!this.evalRowLossBuffer || this.evalRowLossBuffer.size < rows * 4) {
-      this.evalRowLossBuffer?.destroy();
-      this.evalRowLossBuffer = this.gpu.createBuffer(4 * rows, STORAGE_USAGE, 'eval/row-loss');
+  /**
+   * The evaluation's per-row losses and predictions: two halves of one buffer the replica keeps, at
+   * offsets that stay put, so repeated evaluations reuse their bind groups (pooled scratch would
+   * not). Grows when a larger batch is asked for.
+   */
+  private evalScratchBuffer?: GPUBuffer;
+  private evalScratch(batch: number, rows: number): { rowLoss: F32Span; predictions: F32Span } {
+    if (!this.evalScratchBuffer || this.evalScratchBuffer.size < 8 * batch) {
+      this.evalScratchBuffer?.destroy();
+      this.evalScratchBuffer = this.gpu.createBuffer(8 * batch, STORAGE_USAGE, 'eval/scratch');
     }
-    return this.evalRowLossBuffer;
+    const half = this.evalScratchBuffer.size / 8;
+    return { rowLoss: span(this.evalScratchBuffer, 0, rows), predictions: span(this.evalScratchBuffer, half, rows) };
   }
 
   /** A host copy of the flat parameters. */
@@ -315,7 +321,7 @@ export class Replica {
     this.graph.destroy();
     for (const g of this.evalGraphs.values()) g.destroy();
     this.evalGraphs.clear();
-    this.evalRowLossBuffer?.destroy();
+    this.evalScratchBuffer?.destroy();
     for (const b of this.owned.splice(0)) b.destroy();
   }
 }

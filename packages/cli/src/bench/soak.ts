@@ -27,6 +27,8 @@ export interface SoakSample {
   /** ArrayBuffers and other memory outside the JS heap that V8 tracks (message buffers, readbacks). */
   externalBytes: number;
   gpuBuffersCreated: number;
+  /** Bind groups created so far (cached by the device; a steady state reuses them). */
+  bindGroupsCreated: number;
 }
 
 export interface SoakSummary {
@@ -36,11 +38,15 @@ export interface SoakSummary {
   warmupRounds: number;
   /** Least-squares slope after warm-up, bytes per 100 rounds. */
   rssSlopePer100Rounds: number;
-  heapSlopePer100Rounds: number;
   /** Last sample minus the first sample after warm-up. */
   rssGrowthBytes: number;
-  heapGrowthBytes: number;
+  /**
+   * The JS heap's floor (its lowest sample, just after a collection) in the second half of the
+   * steady state minus that in the first: the heap is a sawtooth, so single samples say little.
+   */
+  heapFloorGrowthBytes: number;
   gpuBuffersCreatedAfterWarmup: number;
+  bindGroupsCreatedAfterWarmup: number;
   peakRssBytes: number;
 }
 
@@ -73,15 +79,17 @@ export function summarizeSoak(samples: readonly SoakSample[], stepsPerWorker: nu
   const first = steady[0];
   const last = steady[steady.length - 1];
   const per100 = (pick: (s: SoakSample) => number) => 100 * slope(steady.map((s) => [s.round, pick(s)] as const));
+  const half = Math.ceil(steady.length / 2);
+  const heapFloor = (part: readonly SoakSample[]) => Math.min(...part.map((s) => s.heapUsedBytes));
   return {
     rounds,
     stepsPerWorker,
     warmupRounds,
     rssSlopePer100Rounds: per100((s) => s.rssBytes),
-    heapSlopePer100Rounds: per100((s) => s.heapUsedBytes),
     rssGrowthBytes: last.rssBytes - first.rssBytes,
-    heapGrowthBytes: last.heapUsedBytes - first.heapUsedBytes,
+    heapFloorGrowthBytes: steady.length < 2 ? 0 : heapFloor(steady.slice(half)) - heapFloor(steady.slice(0, half)),
     gpuBuffersCreatedAfterWarmup: last.gpuBuffersCreated - first.gpuBuffersCreated,
+    bindGroupsCreatedAfterWarmup: last.bindGroupsCreated - first.bindGroupsCreated,
     peakRssBytes,
   };
 }
@@ -118,7 +126,7 @@ export async function benchSoak(options: SoakBenchOptions = {}): Promise<BenchRe
   const sample = (event: WorkerEvent) => {
     if (event.type !== 'round' || event.worker !== 'w0') return;
     const m = process.memoryUsage();
-    samples.push({ round: event.round, rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, gpuBuffersCreated: gpu.stats.buffersCreated });
+    samples.push({ round: event.round, rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, gpuBuffersCreated: gpu.stats.buffersCreated, bindGroupsCreated: gpu.stats.bindGroupsCreated });
   };
   try {
     server = await startNatsServer();
@@ -140,18 +148,18 @@ export async function benchSoak(options: SoakBenchOptions = {}): Promise<BenchRe
     gpu.destroy();
   }
   const summary = summarizeSoak(samples, rounds * localSteps, rss.stop());
-  const at = (s: SoakSample) => [s.round, mib(s.rssBytes), mib(s.heapUsedBytes), mib(s.externalBytes), s.gpuBuffersCreated];
+  const at = (s: SoakSample) => [s.round, mib(s.rssBytes), mib(s.heapUsedBytes), mib(s.externalBytes), s.gpuBuffersCreated, s.bindGroupsCreated];
   const checkpoints = [samples[summary.warmupRounds], samples[Math.floor((summary.warmupRounds + samples.length - 1) / 2)], samples[samples.length - 1]];
   return {
     name: 'soak',
     adapter: gpu.adapterDescription,
-    columns: ['round', 'RSS', 'JS heap', 'external', 'GPU buffers created (total)'],
+    columns: ['round', 'RSS', 'JS heap', 'external', 'GPU buffers created', 'bind groups created'],
     rows: checkpoints.map(at),
     notes: [
       `${rounds} rounds × ${localSteps} local steps (${rounds * localSteps} steps per worker) of dsgd, 2 workers on a ring, ${config.model}, batch ${config.batchSize}, over a local nats-server; evaluation and consensus distance every ${measureEvery} rounds`,
       `after the ${summary.warmupRounds} warm-up rounds: RSS ${signedMib(summary.rssGrowthBytes)} (slope ${signedMib(summary.rssSlopePer100Rounds)} per 100 rounds), ` +
-        `JS heap ${signedMib(summary.heapGrowthBytes)} (slope ${signedMib(summary.heapSlopePer100Rounds)} per 100 rounds), ` +
-        `${summary.gpuBuffersCreatedAfterWarmup} GPU buffers created`,
+        `JS heap floor ${signedMib(summary.heapFloorGrowthBytes)} (second half vs first), ` +
+        `${summary.gpuBuffersCreatedAfterWarmup} GPU buffers and ${summary.bindGroupsCreatedAfterWarmup} bind groups created`,
       `peak RSS ${mib(summary.peakRssBytes)}`,
     ],
     json: { summary, samples, config },
