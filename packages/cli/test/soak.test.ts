@@ -33,10 +33,12 @@ describe('soak summary', () => {
     // The heap's floor: 45 steady rounds a half, lowest 200/4 + 10/4 vs 200/4 + 55/4 MiB.
     expect(leaking.heapFloorGrowthBytes / MiB).toBeCloseTo(45 / 4, 6);
     expect(leaking.rssGrowthBytes).toBe(89 * MiB);
+    expect(leaking.rssSecondHalfGrowthBytes).toBe(45 * MiB); // rounds 54 → 99
     // Flat after warm-up, GPU buffers created in warm-up only.
     const flat = summarizeSoak(samples(100, (r) => (r < 10 ? r * MiB : 300 * MiB), (r) => (r < 5 ? r : 5)), 1000, 300 * MiB);
     expect(flat.rssSlopePer100Rounds).toBe(0);
     expect(flat.rssGrowthBytes).toBe(0);
+    expect(flat.rssSecondHalfGrowthBytes).toBe(0);
     expect(flat.gpuBuffersCreatedAfterWarmup).toBe(0);
     expect(flat.bindGroupsCreatedAfterWarmup).toBe(0);
     expect(flat.heapFloorGrowthBytes).toBe(0);

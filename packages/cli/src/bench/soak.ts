@@ -40,6 +40,8 @@ export interface SoakSummary {
   rssSlopePer100Rounds: number;
   /** Last sample minus the first sample after warm-up. */
   rssGrowthBytes: number;
+  /** Last sample minus the middle one of the steady state: settling shows up in the first half, a leak in both. */
+  rssSecondHalfGrowthBytes: number;
   /**
    * The JS heap's floor (its lowest sample, just after a collection) in the second half of the
    * steady state minus that in the first: the heap is a sawtooth, so single samples say little.
@@ -87,6 +89,7 @@ export function summarizeSoak(samples: readonly SoakSample[], stepsPerWorker: nu
     warmupRounds,
     rssSlopePer100Rounds: per100((s) => s.rssBytes),
     rssGrowthBytes: last.rssBytes - first.rssBytes,
+    rssSecondHalfGrowthBytes: last.rssBytes - steady[half - 1].rssBytes,
     heapFloorGrowthBytes: steady.length < 2 ? 0 : heapFloor(steady.slice(half)) - heapFloor(steady.slice(0, half)),
     gpuBuffersCreatedAfterWarmup: last.gpuBuffersCreated - first.gpuBuffersCreated,
     bindGroupsCreatedAfterWarmup: last.bindGroupsCreated - first.bindGroupsCreated,
@@ -157,7 +160,7 @@ export async function benchSoak(options: SoakBenchOptions = {}): Promise<BenchRe
     rows: checkpoints.map(at),
     notes: [
       `${rounds} rounds × ${localSteps} local steps (${rounds * localSteps} steps per worker) of dsgd, 2 workers on a ring, ${config.model}, batch ${config.batchSize}, over a local nats-server; evaluation and consensus distance every ${measureEvery} rounds`,
-      `after the ${summary.warmupRounds} warm-up rounds: RSS ${signedMib(summary.rssGrowthBytes)} (slope ${signedMib(summary.rssSlopePer100Rounds)} per 100 rounds), ` +
+      `after the ${summary.warmupRounds} warm-up rounds: RSS ${signedMib(summary.rssGrowthBytes)} (${signedMib(summary.rssSecondHalfGrowthBytes)} in the second half; slope ${signedMib(summary.rssSlopePer100Rounds)} per 100 rounds), ` +
         `JS heap floor ${signedMib(summary.heapFloorGrowthBytes)} (second half vs first), ` +
         `${summary.gpuBuffersCreatedAfterWarmup} GPU buffers and ${summary.bindGroupsCreatedAfterWarmup} bind groups created`,
       `peak RSS ${mib(summary.peakRssBytes)}`,
