@@ -127,7 +127,7 @@ export class GpuBatcher {
     this.numFeatures = f;
     this.batchSize = b;
     this.seed = options.seed ?? 0;
-    this.stepsPerEpoch = this.remainder === 'drop' ? Math.floor(n / b) : n / b;
+    this.stepsPerEpoch = batchesPerEpoch(n, b, this.remainder);
     this.augment = options.augment && shiftAugment(name, shard, options.augment.maxShift);
     this.stepWords = this.augment ? 2 * b : b;
 
@@ -295,6 +295,11 @@ function shiftAugment(name: string, shard: Dataset, maxShift: number): ShiftAugm
     throw new Error(`GpuBatcher(${name}): augment.maxShift must be an integer from 0 to ${Math.min(height, width) - 1} for ${height}×${width} images, got ${maxShift}`);
   }
   return { maxShift, image: { channels, height, width } };
+}
+
+/** Batches per epoch of n samples in batches of B: ⌊n/B⌋ with `drop`, n/B (not necessarily an integer) with `wrap`. */
+export function batchesPerEpoch(numSamples: number, batchSize: number, remainder: BatchRemainder = 'wrap'): number {
+  return remainder === 'drop' ? Math.floor(numSamples / batchSize) : numSamples / batchSize;
 }
 
 /** Epoch e's sample order for a shard of n samples, as the batcher draws it (a CPU reference). */

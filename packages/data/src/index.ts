@@ -44,4 +44,4 @@ export {
   type WorkerDataSummary,
   type PartitionSummary,
 } from './partition.js';
-export { GpuBatcher, epochPermutation, type GpuBatcherOptions, type BatchInfo, type BatchRemainder } from './batcher.js';
+export { GpuBatcher, batchesPerEpoch, epochPermutation, type GpuBatcherOptions, type BatchInfo, type BatchRemainder } from './batcher.js';

@@ -156,15 +156,11 @@ export function countCorrectFromLogits(
   options: CountFromLogitsOptions = {},
 ): void {
   const rows = rowsOf('countCorrectFromLogits', asSpan(logits), cols);
-  if (options.predictions) {
-    if (options.predictions.length !== rows) throw new Error(`countCorrectFromLogits: predictions has ${options.predictions.length} floats for ${rows} rows`);
-    argmaxRows(step, logits, cols, options.predictions);
-    countCorrect(step, options.predictions, labels, out, options);
-    return;
+  if (options.predictions && options.predictions.length !== rows) {
+    throw new Error(`countCorrectFromLogits: predictions has ${options.predictions.length} floats for ${rows} rows`);
   }
-  const scratch = acquireScratch(gpu, rows, 'scratch:predictions');
-  const predictions: F32Span = { buffer: scratch, offset: 0, length: rows };
+  const predictions: F32Span = options.predictions ?? { buffer: acquireScratch(gpu, rows, 'scratch:predictions'), offset: 0, length: rows };
   argmaxRows(step, logits, cols, predictions);
   countCorrect(step, predictions, labels, out, options);
-  gpu.pool.release(scratch);
+  if (!options.predictions) gpu.pool.release(predictions.buffer);
 }

@@ -102,6 +102,7 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
   const partition = partitionDataset(data.train, config.workers, { ...config.partition, seed: config.partition.seed ?? config.seed } as typeof config.partition);
   const rounds = roundsOf(config, data.train.numSamples);
   const lrSchedule = lrScheduleOf(config.lrSchedule, rounds * config.localSteps);
+  const augment = augmentOf(config.augment);
   const { schedule, finalMerge } = parseSchedule(config.algo === 'local' ? 'none' : config.schedule);
   const merge = parseMerge(config.merge, finalMerge);
   const topology = config.algo === 'dsgd' && schedule.kind === 'gossip' ? gossipTopology(topologyFor(config.topology, config.workers), config.seed) : undefined;
@@ -114,7 +115,7 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
       const shard = workerShard(data.train, partition, index);
       // The same initial parameters on every worker (seed), a different batch order (worker seed).
       const replica = Replica.create(gpu, { spec, optimizer: config.optimizer, lrSchedule, batchSize: config.batchSize, seed: config.seed, name: id });
-      const batches = new GpuBatcher(gpu, shard, { batchSize: config.batchSize, seed: workerBatchSeed(config.seed, index), label: id, augment: augmentOf(config.augment) });
+      const batches = new GpuBatcher(gpu, shard, { batchSize: config.batchSize, seed: workerBatchSeed(config.seed, index), label: id, augment });
       try {
         await replica.compile(); // before joining: compiling blocks the event loop (and heartbeats)
         const transport = await options.transportFor(id, index);

@@ -1,7 +1,7 @@
 // One worker training alone: the replica's step loop with loss read back every logEvery steps and a
 // GPU evaluation every evalEvery epochs. Emits RunEvents; returns the trained replica's checkpoint.
 import { Gpu } from '@gossamer/gpu';
-import { GpuBatcher } from '@gossamer/data';
+import { GpuBatcher, batchesPerEpoch } from '@gossamer/data';
 import { Replica, parseModelSpec, uploadEvalSet } from '@gossamer/model';
 import { augmentOf, lrScheduleOf, type RunConfig } from './config.js';
 import { loadTrainTest } from './datasets.js';
@@ -27,9 +27,8 @@ export async function trainSingleWorker(config: RunConfig, options: SingleWorker
   const emit = options.onEvent ?? (() => {});
   const { train, test } = await loadTrainTest(config.dataset, config.seed);
   const spec = parseModelSpec(config.model, train.featureShape, train.numClasses);
-  // Steps per epoch as the batcher's 'drop' remainder makes them; checked before any GPU work, so a
-  // bad schedule leaks nothing.
-  const stepsPerEpoch = Math.floor(train.numSamples / config.batchSize);
+  // The schedule is checked before any GPU work, so a bad one leaks nothing.
+  const stepsPerEpoch = batchesPerEpoch(train.numSamples, config.batchSize, 'drop');
   const totalSteps = stepsPerEpoch * config.epochs;
   const lrSchedule = lrScheduleOf(config.lrSchedule, totalSteps);
   const gpu = options.gpu ?? (await Gpu.create());
