@@ -65,6 +65,7 @@ export function createEnvelope<K extends MessageKind>(header: EnvelopeHeaderInit
     sender: header.sender,
     seq: header.seq,
     sendTimeMs: header.sendTimeMs,
+    viewEpoch: header.viewEpoch ?? 0,
     body: kind,
     [kind]: message,
   } as unknown as EnvelopeOf<K>;
@@ -141,6 +142,7 @@ export class EnvelopeEncoder {
         sender: envelope.sender,
         seq: envelope.seq,
         sendTimeMs: envelope.sendTimeMs,
+        viewEpoch: envelope.viewEpoch,
       },
       w,
     );

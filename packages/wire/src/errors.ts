@@ -34,6 +34,8 @@ export const WireErrorReason = {
   WRONG_ROUND: 'WRONG_ROUND',
   /** A chunk of another tensor, sender, dtype, block size or chunk grid than the one being assembled. */
   MISMATCH: 'MISMATCH',
+  /** A message of an older membership view than the receiver's (e.g. from a worker that was frozen and fenced out). */
+  STALE_EPOCH: 'STALE_EPOCH',
 } as const;
 export type WireErrorReason = (typeof WireErrorReason)[keyof typeof WireErrorReason];
 
@@ -91,6 +93,8 @@ export function errorCodeOf(reason: WireErrorReason): ErrorCode {
       return ErrorCode.ERROR_CODE_WRONG_ROUND;
     case 'MISMATCH':
       return ErrorCode.ERROR_CODE_MISMATCH;
+    case 'STALE_EPOCH':
+      return ErrorCode.ERROR_CODE_STALE_EPOCH;
   }
 }
 

@@ -25,6 +25,8 @@ export const Co2Phase = gossamer.v1.Co2Phase;
 export type Co2Phase = gossamer.v1.Co2Phase;
 export const ErrorCode = gossamer.v1.ErrorCode;
 export type ErrorCode = gossamer.v1.ErrorCode;
+export const ViewStep = gossamer.v1.ViewStep;
+export type ViewStep = gossamer.v1.ViewStep;
 export const ProtocolVersion = gossamer.v1.ProtocolVersion;
 export type ProtocolVersion = gossamer.v1.ProtocolVersion;
 
@@ -34,6 +36,7 @@ type Fields<T> = Omit<T, '$unknowns'>;
 // Messages without nested messages are exactly their generated class's fields.
 export interface Capabilities extends Fields<gossamer.v1.Capabilities> {}
 export interface Leave extends Fields<gossamer.v1.Leave> {}
+export interface ViewChange extends Fields<gossamer.v1.ViewChange> {}
 export interface TensorChunk extends Fields<gossamer.v1.TensorChunk> {}
 export interface TransferKey extends Fields<gossamer.v1.TransferKey> {}
 export interface GossipPush extends Fields<gossamer.v1.GossipPush> {}
@@ -77,6 +80,7 @@ export interface EnvelopeBodies {
   co2OuterRound: Co2OuterRound;
   metrics: Metrics;
   errorReport: ErrorReport;
+  viewChange: ViewChange;
 }
 
 /** A message kind: the name of the `Envelope.body` case. */
@@ -103,6 +107,7 @@ export const MESSAGE_KINDS: readonly MessageKind[] = [
   'co2OuterRound',
   'metrics',
   'errorReport',
+  'viewChange',
 ];
 
 /** The header every envelope carries (see Envelope in proto/gossamer.proto). */
@@ -112,6 +117,8 @@ export interface EnvelopeHeader {
   sender: string;
   seq: number;
   sendTimeMs: number;
+  /** The sender's membership view (0: the run's first view). */
+  viewEpoch: number;
 }
 
 /** An envelope whose body is of kind K: `{ ...header, body: K, [K]: message }`, as protobufjs shapes a oneof. */
@@ -121,4 +128,4 @@ export type EnvelopeOf<K extends MessageKind> = EnvelopeHeader & { body: K } & {
 export type Envelope = { [K in MessageKind]: EnvelopeOf<K> }[MessageKind];
 
 /** Header fields a sender fills in; the protocol version is added by {@link createEnvelope}. */
-export type EnvelopeHeaderInit = Omit<EnvelopeHeader, 'protocolVersion'>;
+export type EnvelopeHeaderInit = Omit<EnvelopeHeader, 'protocolVersion' | 'viewEpoch'> & { viewEpoch?: number };

@@ -7,6 +7,7 @@ import type { WireErrorReason } from './errors.js';
 import {
   AllReducePhase,
   Co2Phase,
+  ViewStep,
   DType,
   ErrorCode,
   LeaveReason,
@@ -27,6 +28,7 @@ import {
   type RetransmitRequest,
   type TensorChunk,
   type TransferKey,
+  type ViewChange,
 } from './proto.js';
 import { MAX_DETAIL_BYTES, MAX_ID_BYTES, PROTOCOL_VERSION } from './version.js';
 
@@ -52,7 +54,16 @@ export interface ValidationOptions {
    * writes them, so each payload is scanned once). Inline vectors and scalars are always checked.
    */
   checkTensorFinite?: boolean;
+  /**
+   * The receiver's membership view: tensor traffic (chunks, acks, repair, error reports) of an older
+   * view is rejected as STALE_EPOCH. Membership messages pass at any epoch (a newer one is how a
+   * fenced worker learns it was removed). Unchecked if absent.
+   */
+  viewEpoch?: () => number;
 }
+
+/** The kinds that belong to one membership view: what a worker of an older view may not inject. */
+export const VIEW_SCOPED_KINDS: ReadonlySet<string> = new Set(['tensorChunk', 'allReduceChunk', 'chunkAck', 'retransmitRequest', 'errorReport', 'gossipPush', 'admmEdge', 'co2OuterRound']);
 
 /** Longest Join.software_version, Capabilities.adapter and Metrics.extra key, in UTF-8 bytes. */
 const MAX_VERSION_BYTES = 64;
@@ -316,6 +327,24 @@ function checkAdmmEdge(m: AdmmEdgeMessage): Rejection | undefined {
   );
 }
 
+const MAX_VIEW_MEMBERS = 4096;
+
+function checkViewChange(m: ViewChange): Rejection | undefined {
+  const bad = checkEnum(m.step, ViewStep, 'view_change.step');
+  if (bad) return bad;
+  if (m.epoch === 0) return reject('OUT_OF_RANGE', 'view_change.epoch is 0');
+  const proposer = checkText(m.proposer, 'view_change.proposer', MAX_ID_BYTES, true);
+  if (proposer) return proposer;
+  if (m.members.length > MAX_VIEW_MEMBERS) return reject('OUT_OF_RANGE', `view_change.members has ${m.members.length} ids, more than ${MAX_VIEW_MEMBERS}`);
+  if (m.step !== ViewStep.VIEW_STEP_ACK && m.members.length === 0) return reject('MALFORMED', 'view_change.members is empty');
+  for (let k = 0; k < m.members.length; k++) {
+    const badId = checkText(m.members[k], 'view_change.members', MAX_ID_BYTES, true);
+    if (badId) return badId;
+    if (k > 0 && !(m.members[k - 1] < m.members[k])) return reject('MALFORMED', 'view_change.members is not sorted and distinct');
+  }
+  return undefined;
+}
+
 function checkCo2OuterRound(m: Co2OuterRound): Rejection | undefined {
   const bad = checkEnum(m.phase, Co2Phase, 'co2_outer_round.phase');
   if (bad) return bad;
@@ -378,6 +407,10 @@ export function validateEnvelope(e: Envelope, options: ValidationOptions = {}): 
   if (header) return header;
   // Guards hand-built objects; a decoded envelope's `body` names a field that is set.
   if (e.body === undefined || (e as unknown as Record<string, unknown>)[e.body] == null) return reject('MALFORMED', 'envelope has no body');
+  if (options.viewEpoch !== undefined && VIEW_SCOPED_KINDS.has(e.body)) {
+    const current = options.viewEpoch();
+    if ((e.viewEpoch ?? 0) < current) return reject('STALE_EPOCH', `${e.body} of view ${e.viewEpoch ?? 0}, this worker is in view ${current}`);
+  }
   switch (e.body) {
     case 'join':
       return checkJoin(e.join);
@@ -403,6 +436,8 @@ export function validateEnvelope(e: Envelope, options: ValidationOptions = {}): 
       return checkMetrics(e.metrics);
     case 'errorReport':
       return checkErrorReport(e.errorReport);
+    case 'viewChange':
+      return checkViewChange(e.viewChange);
     default:
       return reject('MALFORMED', 'envelope has no body');
   }

@@ -120,6 +120,18 @@ describe('decoder rejections', () => {
     rejected(encodeEnvelope(createEnvelope(header(), 'allReduceChunk', { ...bodies.allReduceChunk(), step: 3 }) as Envelope), 'OUT_OF_RANGE');
   });
 
+  it('STALE_EPOCH: tensor traffic of an older view; membership messages pass at any view', () => {
+    let epoch = 2;
+    const viewed = new EnvelopeDecoder({ ...options, viewEpoch: () => epoch });
+    const old = encodeEnvelope(createEnvelope({ ...header(), viewEpoch: 1 }, 'tensorChunk', smallChunk()) as Envelope);
+    const result = viewed.decode(old);
+    expect(result.ok ? undefined : result.error.reason).toBe('STALE_EPOCH');
+    expect(viewed.decode(encodeEnvelope(createEnvelope({ ...header(), viewEpoch: 1 }, 'heartbeat', bodies.heartbeat()) as Envelope)).ok).toBe(true);
+    expect(viewed.decode(encodeEnvelope(createEnvelope({ ...header(), viewEpoch: 3 }, 'tensorChunk', smallChunk()) as Envelope)).ok).toBe(true);
+    epoch = 1;
+    expect(viewed.decode(old).ok).toBe(true);
+  });
+
   it('OVERLAP: a chunk whose byte_offset is not its slot', () => {
     rejected(encodeEnvelope(chunkEnvelope(resealed({ ...smallChunk(), byteOffset: 8 }))), 'OVERLAP');
   });

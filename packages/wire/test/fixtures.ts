@@ -2,6 +2,7 @@
 import {
   AllReducePhase,
   Co2Phase,
+  ViewStep,
   createEnvelope,
   crc32c,
   DType,
@@ -143,6 +144,7 @@ export const bodies: { [K in MessageKind]: () => EnvelopeBodies[K] } = {
     waitMs: 33.25,
     extra: { 'admm.primal_residual': 0.001 },
   }),
+  viewChange: () => ({ step: ViewStep.VIEW_STEP_COMMIT, epoch: 3, proposer: 'w0', members: ['w0', 'w2', 'w3'], round: 17 }),
   errorReport: () => ({ code: ErrorCode.ERROR_CODE_CHECKSUM, detail: 'chunk 4 failed its crc32c', aboutSeq: 1234, transfer, fatal: false }),
 };
 
