@@ -39,6 +39,8 @@ export interface SegmentTransfer {
   readonly blockSize: number;
   /** Milliseconds left before the whole all-reduce times out. */
   readonly timeoutMs: number;
+  /** The membership view the all-reduce was planned in (see AllReduceOptions.viewEpoch). */
+  readonly viewEpoch?: number;
 }
 
 /** What a transport provides to run the ring: send one segment to a peer, receive one from a peer. */
@@ -58,6 +60,7 @@ export interface RingAllReduceOptions {
   readonly blockSize: number;
   readonly collectiveId: number;
   readonly timeoutMs: number;
+  readonly viewEpoch?: number;
 }
 
 /**
@@ -83,6 +86,7 @@ export function ringOptions(
     blockSize: options.blockSize ?? DEFAULT_INT8_BLOCK,
     collectiveId,
     timeoutMs: options.timeoutMs ?? defaultTimeoutMs,
+    viewEpoch: options.viewEpoch,
   };
 }
 
@@ -144,6 +148,7 @@ export async function ringAllReduce(link: SegmentLink, data: Float32Array, optio
     dtype,
     blockSize: options.blockSize,
     timeoutMs: Math.max(1, deadline - performance.now()),
+    viewEpoch: options.viewEpoch,
   });
   // Reduce-scatter: at step s rank r sends its partial sum of segment r−s and adds its own values to
   // the partial sum of segment r−s−1 received from rank r−1. Empty segments (N < n) are skipped by

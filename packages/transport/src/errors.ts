@@ -31,7 +31,7 @@ export class PeerLeftError extends TransportError {
   constructor(
     message: string,
     peer: string,
-    readonly reason: 'leave' | 'timeout' | 'error',
+    readonly reason: 'leave' | 'timeout' | 'error' | 'done',
   ) {
     super(message, peer);
   }
@@ -66,3 +66,35 @@ export class TransportPermissionError extends TransportError {
     super(message);
   }
 }
+
+/**
+ * The membership view changed (a member failed, left or joined) while the operation was pending, or
+ * the operation was planned in another view than the transport's. The caller waits for the next view
+ * (`transport.views.after(epoch)`) and re-plans the round over it.
+ */
+export class ViewChangedError extends TransportError {
+  constructor(
+    message: string,
+    /** The view the operation belonged to. */
+    readonly epoch: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * This worker was removed from the run: a view it did not acknowledge (it was silent, e.g. frozen)
+ * was committed without it. Fatal for the transport: the worker restarts with `--join`, or exits.
+ */
+export class FencedError extends TransportError {
+  constructor(
+    message: string,
+    /** The first view committed without this worker. */
+    readonly epoch: number,
+  ) {
+    super(message);
+  }
+}
+
+/** No view could be agreed within the view-change timeout (too few survivors for a quorum, or none answering). */
+export class QuorumLostError extends TransportError {}

@@ -30,3 +30,4 @@ export {
 } from './nats-server.js';
 export { NatsTransport, natsSubjects, isTransportError, type NatsTransportOptions } from './nats.js';
 export { natsSecurityOptions, credentialsKind, type NatsSecurity } from './nats-security.js';
+export * from './views.js';

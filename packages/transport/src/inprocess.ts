@@ -6,9 +6,11 @@
 import { DType, bytesOf, decodeTensor, encodeTensor, firstNonFinite, tensorByteLength, type WireErrorReason } from '@gossamer/wire';
 import { DEFAULT_INT8_BLOCK, WIRE_DTYPES, ringAllReduce, ringOptions, wireRoundTrip, type SegmentLink, type SegmentTransfer } from './allreduce.js';
 import { TokenBucket, type BandwidthLimit } from './bandwidth.js';
-import { BadMessageError, PeerLeftError, TransportClosedError, TransportTimeoutError, TransportUsageError } from './errors.js';
+import { BadMessageError, PeerLeftError, TransportClosedError, TransportTimeoutError, TransportUsageError, ViewChangedError, type FencedError } from './errors.js';
 import type {
   AllReduceOptions,
+  CloseOptions,
+  LeaveKind,
   MembershipEvent,
   ReceiveOptions,
   SendOptions,
@@ -18,6 +20,7 @@ import type {
   WireDType,
 } from './types.js';
 import { BoundedSet, MembershipStream, Pending, checkKey, held, sortedIds, transferName } from './util.js';
+import { ViewKeeper, type MembershipView, type ViewHost, type ViewKeeperOptions } from './views.js';
 
 /** A simulated link's behaviour. */
 export interface LinkProfile {
@@ -34,6 +37,8 @@ export interface InProcessNetworkOptions {
   readonly receiveTimeoutMs?: number;
   /** Default send timeout (until delivery), ms (default 30 000). */
   readonly sendTimeoutMs?: number;
+  /** The view agreement's quorum and timeouts. */
+  readonly views?: ViewKeeperOptions;
 }
 
 /** Finished transfers remembered per worker to reject late duplicates. */
@@ -43,6 +48,8 @@ const PHASE_NUMBER = { 'reduce-scatter': 1, 'all-gather': 2 } as const;
 interface Delivery {
   values: Float32Array;
   wireBytes: number;
+  /** The sender's view when it sent. */
+  epoch: number;
 }
 
 interface LinkState {
@@ -59,8 +66,12 @@ export class InProcessNetwork {
   private readonly defaultLink: LinkProfile;
   readonly receiveTimeoutMs: number;
   readonly sendTimeoutMs: number;
+  readonly viewOptions: ViewKeeperOptions;
+  /** The first view's members (createInProcessNetwork sets the whole list before anyone joins). */
+  initialMembers: readonly string[] | undefined;
 
   constructor(options: InProcessNetworkOptions = {}) {
+    this.viewOptions = options.views ?? {};
     this.defaultLink = options.link ?? {};
     this.receiveTimeoutMs = options.receiveTimeoutMs ?? 30_000;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
@@ -120,7 +131,7 @@ export class InProcessNetwork {
   }
 
   /** @internal Removes a member and tells the others. */
-  remove(id: string, reason: 'leave' | 'timeout' | 'error'): void {
+  remove(id: string, reason: LeaveKind): void {
     if (!this.workers.delete(id)) return;
     for (const other of this.workers.values()) other.peerLeft(id, reason);
   }
@@ -154,6 +165,7 @@ export class InProcessNetwork {
 /** Creates a network with one transport per id (in that order). */
 export function createInProcessNetwork(ids: readonly string[], options: InProcessNetworkOptions = {}): InProcessNetwork {
   const network = new InProcessNetwork(options);
+  network.initialMembers = sortedIds(ids);
   for (const id of ids) network.join(id);
   return network;
 }
@@ -161,12 +173,16 @@ export function createInProcessNetwork(ids: readonly string[], options: InProces
 /** One worker's transport on an InProcessNetwork (create it with network.join or createInProcessNetwork). */
 export class InProcessTransport implements Transport {
   private readonly mailbox = new Map<string, Delivery>();
-  private readonly waiting = new Map<string, { pending: Pending<Delivery>; from: string }>();
-  private readonly outgoing = new Map<string, { pending: Pending<void>; to: string }>();
+  private readonly waiting = new Map<string, { pending: Pending<Delivery>; from: string; viewEpoch: number | undefined }>();
+  private readonly outgoing = new Map<string, { pending: Pending<void>; to: string; viewEpoch: number | undefined }>();
+  /** Deliveries of a view this worker has not installed yet. */
+  private readonly future: { name: string; delivery: Delivery }[] = [];
+  private fencedError: FencedError | undefined;
+  readonly views: ViewKeeper;
   private readonly finished = new BoundedSet<string>(REMEMBERED_TRANSFERS);
   private readonly sent = new BoundedSet<string>(REMEMBERED_TRANSFERS);
   private readonly known = new Set<string>();
-  private readonly departed = new Map<string, 'leave' | 'timeout' | 'error'>();
+  private readonly departed = new Map<string, LeaveKind>();
   private readonly events = new MembershipStream();
   private readonly counters: TransportStats = {
     bytesSent: 0,
@@ -186,6 +202,49 @@ export class InProcessTransport implements Transport {
     private readonly network: InProcessNetwork,
   ) {
     for (const other of network.memberIds()) if (other !== id) this.known.add(other);
+    const members = network.initialMembers?.includes(id) ? network.initialMembers : sortedIds([id, ...this.known]);
+    this.views = new ViewKeeper(id, { epoch: 0, members, startRound: 0 }, this.viewHost, network.viewOptions);
+  }
+
+  private get epoch(): number {
+    return this.views.current().epoch;
+  }
+
+  private readonly viewHost: ViewHost = {
+    broadcast: (message) => {
+      for (const other of this.network.transports) {
+        if (other !== this) queueMicrotask(() => other.views.onMessage(this.id, message));
+      }
+    },
+    seal: (epoch) => {
+      const error = () => new ViewChangedError(`the membership view ${epoch} is changing`, epoch);
+      for (const w of [...this.waiting.values()]) if (w.viewEpoch !== undefined) w.pending.reject(error());
+      for (const o of [...this.outgoing.values()]) if (o.viewEpoch !== undefined) o.pending.reject(error());
+    },
+    install: (view: MembershipView) => {
+      for (const peer of [...this.known]) {
+        if (view.members.includes(peer)) continue;
+        this.known.delete(peer);
+        if (!this.departed.has(peer)) this.departed.set(peer, 'timeout');
+      }
+      for (const [name, d] of [...this.mailbox]) if (d.epoch < view.epoch) this.mailbox.delete(name);
+      const held = this.future.splice(0);
+      for (const f of held) this.deliver(f.name, f.delivery);
+    },
+    fence: (error) => {
+      this.fencedError = error;
+      for (const w of [...this.waiting.values()]) w.pending.reject(error);
+      for (const o of [...this.outgoing.values()]) o.pending.reject(error);
+    },
+  };
+
+  /** Throws ViewChangedError if an operation planned in view `viewEpoch` cannot run now. */
+  private checkView(viewEpoch: number | undefined): void {
+    if (this.fencedError) throw this.fencedError;
+    if (viewEpoch === undefined) return;
+    if (viewEpoch !== this.epoch || this.views.sealed) {
+      throw new ViewChangedError(`planned in view ${viewEpoch}; this worker is in view ${this.epoch}${this.views.sealed ? ' (changing)' : ''}`, viewEpoch);
+    }
   }
 
   members(): readonly string[] {
@@ -210,9 +269,10 @@ export class InProcessTransport implements Transport {
     if (this.sent.has(`${to}|${name}`)) throw new TransportUsageError(`${this.id} already sent tensor ${key.tensor} of round ${key.round} to ${to}`);
     const bad = firstNonFinite(bytesOf(data), DType.DTYPE_F32);
     if (bad >= 0) throw new BadMessageError(`element ${bad} of the tensor for ${to} is ${data[bad]}: only finite values can be sent`, to);
+    this.checkView(options.viewEpoch);
     this.sent.add(`${to}|${name}`);
     const values = this.encodeForWire(data, options.dtype ?? 'f32', options.blockSize ?? DEFAULT_INT8_BLOCK);
-    await this.transmit(to, name, values, options.dtype ?? 'f32', options.timeoutMs ?? this.network.sendTimeoutMs, options.signal);
+    await this.transmit(to, name, values, options.dtype ?? 'f32', options.timeoutMs ?? this.network.sendTimeoutMs, options.signal, options.viewEpoch);
   }
 
   receive(from: string, key: TransferKey, options: ReceiveOptions = {}): Promise<Float32Array> {
@@ -221,7 +281,8 @@ export class InProcessTransport implements Transport {
 
   private async doReceive(from: string, key: TransferKey, options: ReceiveOptions): Promise<Float32Array> {
     checkKey(key);
-    const delivery = await this.await(from, transferName(from, key.tensor, key.round), options.timeoutMs ?? this.network.receiveTimeoutMs, options.signal);
+    this.checkView(options.viewEpoch);
+    const delivery = await this.await(from, transferName(from, key.tensor, key.round), options.timeoutMs ?? this.network.receiveTimeoutMs, options.signal, options.viewEpoch);
     if (options.into === undefined) return delivery.values;
     if (options.into.length !== delivery.values.length) {
       this.reject('LENGTH_MISMATCH');
@@ -238,6 +299,7 @@ export class InProcessTransport implements Transport {
   private async doAllReduce(key: TransferKey, data: Float32Array, options: AllReduceOptions): Promise<Float32Array> {
     const ring = ringOptions(this.id, this.members(), key, options, this.network.receiveTimeoutMs);
     this.ensureOpen();
+    this.checkView(options.viewEpoch);
     return ringAllReduce(this.segmentLink, data, ring);
   }
 
@@ -245,10 +307,12 @@ export class InProcessTransport implements Transport {
     sendSegment: async (to: string, t: SegmentTransfer, values: Float32Array) => {
       const copy = values.slice();
       wireRoundTrip(copy, t.dtype, t.blockSize);
-      await this.transmit(to, this.segmentName(this.id, t), copy, t.dtype, t.timeoutMs, undefined);
+      this.checkView(t.viewEpoch);
+      await this.transmit(to, this.segmentName(this.id, t), copy, t.dtype, t.timeoutMs, undefined, t.viewEpoch);
     },
     receiveSegment: async (from: string, t: SegmentTransfer, into: Float32Array) => {
-      const delivery = await this.await(from, this.segmentName(from, t), t.timeoutMs, undefined);
+      this.checkView(t.viewEpoch);
+      const delivery = await this.await(from, this.segmentName(from, t), t.timeoutMs, undefined, t.viewEpoch);
       if (delivery.values.length !== into.length) {
         this.reject('LENGTH_MISMATCH');
         throw new BadMessageError(`${from} sent a segment of ${delivery.values.length} values, expected ${into.length}`, from);
@@ -261,9 +325,9 @@ export class InProcessTransport implements Transport {
     return transferName(sender, t.key.tensor, t.key.round, t.collectiveId, PHASE_NUMBER[t.phase], t.step);
   }
 
-  async close(): Promise<void> {
+  async close(options: CloseOptions = {}): Promise<void> {
     if (this.closed) return;
-    this.network.remove(this.id, 'leave');
+    this.network.remove(this.id, options.reason === 'done' ? 'done' : options.reason === 'failed' ? 'error' : 'leave');
     this.shutDown('closed');
   }
 
@@ -275,7 +339,7 @@ export class InProcessTransport implements Transport {
     return decodeTensor(encodeTensor(data, WIRE_DTYPES[dtype], dtype === 'int8' ? blockSize : 0));
   }
 
-  private async transmit(to: string, name: string, values: Float32Array, dtype: WireDType, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  private async transmit(to: string, name: string, values: Float32Array, dtype: WireDType, timeoutMs: number, signal: AbortSignal | undefined, viewEpoch: number | undefined): Promise<void> {
     this.ensureOpen();
     this.ensurePeer(to);
     // After the wire round trip: a finite float32 can still overflow f16 (|x| > 65504).
@@ -288,7 +352,8 @@ export class InProcessTransport implements Transport {
       timeoutError: () => new TransportTimeoutError(`${to} did not get ${name} within ${timeoutMs} ms`, to, timeoutMs),
       onSettle: () => this.outgoing.delete(`${to}|${name}`),
     });
-    this.outgoing.set(`${to}|${name}`, { pending, to });
+    this.outgoing.set(`${to}|${name}`, { pending, to, viewEpoch });
+    const epoch = this.epoch;
     const link = this.network.link(this.id, to);
     this.counters.bytesSent += wireBytes;
     this.counters.messagesSent++;
@@ -300,7 +365,7 @@ export class InProcessTransport implements Transport {
       if (pending.settled) return;
       const receiver = this.network.member(to);
       if (receiver === undefined) return; // gone meanwhile: peerLeft() rejected `pending`
-      receiver.deliver(name, { values, wireBytes });
+      receiver.deliver(name, { values, wireBytes, epoch });
       pending.resolve();
     };
     const delay = async (): Promise<void> => {
@@ -316,6 +381,14 @@ export class InProcessTransport implements Transport {
   /** @internal A transfer arrives from the network. */
   deliver(name: string, delivery: Delivery): void {
     if (this.closed) return;
+    if (delivery.epoch < this.epoch) {
+      this.reject('STALE_EPOCH');
+      return;
+    }
+    if (delivery.epoch > this.epoch) {
+      this.future.push({ name, delivery }); // its view is being committed: hold it until then
+      return;
+    }
     if (this.finished.has(name) || this.mailbox.has(name)) {
       this.reject('DUPLICATE');
       return;
@@ -331,7 +404,7 @@ export class InProcessTransport implements Transport {
     }
   }
 
-  private await(from: string, name: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<Delivery> {
+  private await(from: string, name: string, timeoutMs: number, signal: AbortSignal | undefined, viewEpoch: number | undefined): Promise<Delivery> {
     this.ensureOpen();
     const ready = this.mailbox.get(name);
     if (ready !== undefined) {
@@ -348,7 +421,7 @@ export class InProcessTransport implements Transport {
       timeoutError: () => new TransportTimeoutError(`nothing from ${from} for ${name} within ${timeoutMs} ms`, from, timeoutMs),
       onSettle: () => this.waiting.delete(name),
     });
-    this.waiting.set(name, { pending, from });
+    this.waiting.set(name, { pending, from, viewEpoch });
     return pending.promise;
   }
 
@@ -377,8 +450,10 @@ export class InProcessTransport implements Transport {
   }
 
   /** @internal */
-  peerLeft(id: string, reason: 'leave' | 'timeout' | 'error'): void {
-    if (this.closed || !this.known.delete(id)) return;
+  peerLeft(id: string, reason: LeaveKind): void {
+    if (this.closed) return;
+    if (reason !== 'done') this.views.suspect(id);
+    if (!this.known.delete(id)) return;
     this.departed.set(id, reason);
     const error = () => new PeerLeftError(`${id} left the run (${reason})`, id, reason);
     for (const w of [...this.waiting.values()]) if (w.from === id) w.pending.reject(error());
@@ -395,5 +470,6 @@ export class InProcessTransport implements Transport {
     for (const o of [...this.outgoing.values()]) o.pending.reject(error());
     this.mailbox.clear();
     this.events.end();
+    this.views.close();
   }
 }

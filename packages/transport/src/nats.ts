@@ -35,6 +35,8 @@ import {
   LeaveReason,
   ReduceOp,
   TensorReassembler,
+  VIEW_SCOPED_KINDS,
+  ViewStep,
   WireErrorCounter,
   WorkerState,
   bytesOf,
@@ -65,9 +67,13 @@ import {
   TransportError,
   TransportTimeoutError,
   TransportUsageError,
+  ViewChangedError,
+  type FencedError,
 } from './errors.js';
 import type {
   AllReduceOptions,
+  CloseOptions,
+  LeaveKind,
   MembershipEvent,
   ReceiveOptions,
   SendOptions,
@@ -77,6 +83,7 @@ import type {
   WireDType,
 } from './types.js';
 import { BoundedSet, MembershipStream, Pending, checkKey, held, sortedIds, transferName } from './util.js';
+import { ViewKeeper, type MembershipView, type ViewHost, type ViewKeeperOptions, type ViewMessage } from './views.js';
 
 export interface NatsTransportOptions {
   /** This worker's id: [A-Za-z0-9_-]+, at most 128 bytes. */
@@ -95,8 +102,10 @@ export interface NatsTransportOptions {
   readonly capabilities?: Partial<Capabilities>;
   /** Heartbeat period, ms (default 1000). */
   readonly heartbeatIntervalMs?: number;
-  /** A peer silent this long is declared gone, ms (default 5 × heartbeatIntervalMs). */
+  /** A peer silent this long is declared gone, ms (default 3 × heartbeatIntervalMs). */
   readonly peerTimeoutMs?: number;
+  /** The view agreement's quorum and timeouts (the first view is `peers`, or this worker alone). */
+  readonly views?: ViewKeeperOptions;
   /** Default receive timeout, ms (default 30 000). */
   readonly receiveTimeoutMs?: number;
   /** Default send timeout (until the receiver acknowledges the whole tensor), ms (default 30 000). */
@@ -132,7 +141,7 @@ const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 const SOFTWARE_VERSION = '0.1.0';
 const REMEMBERED_TRANSFERS = 65_536;
 const SUBJECT_KINDS: Readonly<Record<string, readonly MessageKind[]>> = {
-  member: ['join', 'leave', 'heartbeat'],
+  member: ['join', 'leave', 'heartbeat', 'viewChange'],
   data: ['tensorChunk', 'allReduceChunk'],
   ctrl: ['chunkAck', 'retransmitRequest', 'errorReport'],
 };
@@ -150,6 +159,7 @@ interface Outbound {
   readonly scales: Uint8Array | undefined;
   readonly collective: CollectiveHeader | undefined;
   readonly pending: Pending<void>;
+  readonly viewEpoch: number | undefined;
   /** Next chunk never sent yet. */
   nextIndex: number;
   /** Bytes of chunks sent at least once. */
@@ -170,6 +180,7 @@ interface Expectation {
   readonly into: Float32Array | undefined;
   /** Ring segments: the segment the step must carry. */
   readonly segmentIndex?: number;
+  readonly viewEpoch: number | undefined;
 }
 
 /** A tensor arriving from one peer. */
@@ -216,7 +227,11 @@ export class NatsTransport implements Transport {
 
   private readonly known = new Map<string, number>(); // member → last time heard from (ms)
   private readonly peerIntervals = new Map<string, number>(); // member → its heartbeat period (ms)
-  private readonly departed = new Map<string, 'leave' | 'timeout' | 'error'>();
+  private readonly departed = new Map<string, LeaveKind>();
+  readonly views: ViewKeeper;
+  /** Tensor traffic of a view this worker has not installed yet (replayed when it does). */
+  private readonly future: { msg: Msg; kind: string }[] = [];
+  private fencedError: FencedError | undefined;
   private readonly events = new MembershipStream();
   private readonly outbound = new Map<string, Outbound>();
   private readonly inbound = new Map<string, Inbound>();
@@ -246,7 +261,7 @@ export class NatsTransport implements Transport {
     this.runId = options.runId;
     this.allowlist = options.peers ? new Set(options.peers) : undefined;
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 1000;
-    this.peerTimeoutMs = options.peerTimeoutMs ?? 5 * this.heartbeatIntervalMs;
+    this.peerTimeoutMs = options.peerTimeoutMs ?? 3 * this.heartbeatIntervalMs;
     this.receiveTimeoutMs = options.receiveTimeoutMs ?? 30_000;
     this.sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
     this.retransmitAfterMs = options.retransmitAfterMs ?? 250;
@@ -267,7 +282,10 @@ export class NatsTransport implements Transport {
       ...options.capabilities,
     };
     this.errors = new WireErrorCounter({ onError: options.onWireError });
+    const firstView = sortedIds(new Set([this.id, ...(options.peers ?? [])]));
+    this.views = new ViewKeeper(this.id, { epoch: 0, members: firstView, startRound: 0 }, this.viewHost, { ackTimeoutMs: this.peerTimeoutMs, ...options.views });
     this.decoder = new EnvelopeDecoder({
+      viewEpoch: () => this.views.current().epoch,
       runId: this.runId,
       knownSenders: this.allowlist,
       maxMessageBytes: this.maxPayload,
@@ -379,7 +397,8 @@ export class NatsTransport implements Transport {
       const sentKey = `${to}|${key.tensor}|${key.round}`;
       if (this.sentKeys.has(sentKey)) throw new TransportUsageError(`${this.id} already sent tensor ${key.tensor} of round ${key.round} to ${to}`);
       const transfer = pointToPoint(key);
-      const started = this.startOutbound(to, transfer, data, options.dtype ?? 'f32', options.blockSize ?? DEFAULT_INT8_BLOCK, undefined, options.timeoutMs ?? this.sendTimeoutMs, options.signal);
+      this.checkView(options.viewEpoch);
+      const started = this.startOutbound(to, transfer, data, options.dtype ?? 'f32', options.blockSize ?? DEFAULT_INT8_BLOCK, undefined, options.timeoutMs ?? this.sendTimeoutMs, options.signal, options.viewEpoch);
       this.sentKeys.add(sentKey);
       return started; // a Pending's promise: already marked as handled
     } catch (err) {
@@ -390,7 +409,8 @@ export class NatsTransport implements Transport {
   receive(from: string, key: TransferKey, options: ReceiveOptions = {}): Promise<Float32Array> {
     try {
       checkKey(key);
-      return this.expect(from, pointToPoint(key), options.into, undefined, options.timeoutMs ?? this.receiveTimeoutMs, options.signal); // a Pending's promise
+      this.checkView(options.viewEpoch);
+      return this.expect(from, pointToPoint(key), options.into, undefined, options.timeoutMs ?? this.receiveTimeoutMs, options.signal, options.viewEpoch); // a Pending's promise
     } catch (err) {
       return held(Promise.reject(err));
     }
@@ -403,6 +423,7 @@ export class NatsTransport implements Transport {
   private async doAllReduce(key: TransferKey, data: Float32Array, options: AllReduceOptions): Promise<Float32Array> {
     const ring = ringOptions(this.id, this.members(), key, options, this.receiveTimeoutMs);
     this.ensureOpen();
+    this.checkView(options.viewEpoch);
     return ringAllReduce(this.segmentLink, data, ring);
   }
 
@@ -418,21 +439,25 @@ export class NatsTransport implements Transport {
         op: t.op === 'mean' ? ReduceOp.REDUCE_OP_MEAN : ReduceOp.REDUCE_OP_SUM,
         contributions: t.contributions,
       };
-      return this.startOutbound(to, segmentTransfer(t), values, t.dtype, t.blockSize, collective, t.timeoutMs, undefined);
+      this.checkView(t.viewEpoch);
+      return this.startOutbound(to, segmentTransfer(t), values, t.dtype, t.blockSize, collective, t.timeoutMs, undefined, t.viewEpoch);
     },
     receiveSegment: async (from: string, t: SegmentTransfer, into: Float32Array) => {
-      await this.expect(from, segmentTransfer(t), into, t.segmentIndex, t.timeoutMs, undefined);
+      this.checkView(t.viewEpoch);
+      await this.expect(from, segmentTransfer(t), into, t.segmentIndex, t.timeoutMs, undefined, t.viewEpoch);
     },
   };
 
-  async close(): Promise<void> {
+  async close(options: CloseOptions = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
-    this.publishControl(natsSubjects.member(this.runId, this.id), 'leave', { reason: LeaveReason.LEAVE_REASON_SHUTDOWN, detail: '', lastRound: this.round });
+    const reason = { done: LeaveReason.LEAVE_REASON_DONE, failed: LeaveReason.LEAVE_REASON_FAILED, shutdown: LeaveReason.LEAVE_REASON_SHUTDOWN }[options.reason ?? 'shutdown'];
+    this.publishControl(natsSubjects.member(this.runId, this.id), 'leave', { reason, detail: (options.detail ?? '').slice(0, 1000), lastRound: this.round });
     this.rejectAllPending(() => new TransportClosedError(`transport ${this.id} is closed`));
     this.inbound.clear();
     this.events.end();
+    this.views.close();
     // A frozen server never answers the flush: bound the wait, then close regardless.
     await Promise.race([this.nc.flush().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
     await this.nc.close().catch(() => undefined);
@@ -449,6 +474,7 @@ export class NatsTransport implements Transport {
     collective: CollectiveHeader | undefined,
     timeoutMs: number,
     signal: AbortSignal | undefined,
+    viewEpoch: number | undefined,
   ): Promise<void> {
     this.ensureOpen();
     this.ensurePeer(to);
@@ -483,6 +509,7 @@ export class NatsTransport implements Transport {
       scales: dtype === 'int8' ? encoded.scales : undefined,
       collective,
       pending,
+      viewEpoch,
       nextIndex: 0,
       sentBytes: 0,
       ackedBytes: 0,
@@ -570,6 +597,7 @@ export class NatsTransport implements Transport {
     segmentIndex: number | undefined,
     timeoutMs: number,
     signal: AbortSignal | undefined,
+    viewEpoch: number | undefined,
   ): Promise<Float32Array> {
     this.ensureOpen();
     const name = transferName(from, transfer.tensorId, transfer.round, transfer.collectiveId, transfer.phase, transfer.step);
@@ -595,7 +623,7 @@ export class NatsTransport implements Transport {
         if (this.inbound.get(name) === inbound) this.finish(name, inbound.complete ? 'done' : 'abandoned');
       },
     });
-    inbound.expectation = { pending, into, segmentIndex };
+    inbound.expectation = { pending, into, segmentIndex, viewEpoch };
     this.round = transfer.round;
     if (inbound.reassembler !== undefined) {
       const problem = this.checkExpectation(inbound, inbound.reassembler.expected.elementCount);
@@ -801,8 +829,19 @@ export class NatsTransport implements Transport {
       this.record({ reason: 'MALFORMED', sender: e.sender, detail: `${e.body} on a ${subjectKind} subject`, kind: e.body, seq: e.seq });
       return;
     }
+    const view = this.views.current();
+    if (e.viewEpoch < view.epoch && !view.members.includes(e.sender)) {
+      // A worker removed from the run (frozen past the timeout, then woken): fenced, never re-admitted.
+      this.record({ reason: 'STALE_EPOCH', sender: e.sender, detail: `${e.body} of view ${e.viewEpoch} from a worker not in view ${view.epoch}`, kind: e.body, seq: e.seq });
+      return;
+    }
+    if (VIEW_SCOPED_KINDS.has(e.body) && e.viewEpoch > view.epoch) {
+      // Its view is being committed (the commit and this come from different publishers): hold it.
+      if (this.future.length < REMEMBERED_TRANSFERS) this.future.push({ msg, kind: subjectKind });
+      return;
+    }
     if (!this.known.has(e.sender)) {
-      if (e.body === 'leave') return;
+      if (e.body === 'leave' || e.body === 'viewChange') return;
       const admissible = this.allowlist !== undefined || e.body === 'join' || e.body === 'heartbeat';
       if (!admissible) {
         this.record({ reason: 'UNKNOWN_SENDER', sender: e.sender, detail: `${e.body} from a worker that has not joined`, kind: e.body, seq: e.seq });
@@ -811,7 +850,11 @@ export class NatsTransport implements Transport {
       this.admit(e.sender);
     }
     this.known.set(e.sender, performance.now());
+    this.views.observeEpoch(e.sender, e.viewEpoch);
     switch (e.body) {
+      case 'viewChange':
+        this.views.onMessage(e.sender, viewMessageOf(e.viewChange));
+        return;
       case 'join':
         // Let the newcomer learn about us now rather than at our next heartbeat.
         this.heartbeat();
@@ -820,7 +863,7 @@ export class NatsTransport implements Transport {
         this.peerIntervals.set(e.sender, e.heartbeat.intervalMs);
         return;
       case 'leave':
-        this.peerGone(e.sender, 'leave');
+        this.peerGone(e.sender, e.leave.reason === LeaveReason.LEAVE_REASON_DONE ? 'done' : e.leave.reason === LeaveReason.LEAVE_REASON_FAILED ? 'error' : 'leave');
         return;
       case 'tensorChunk':
         this.onChunk(e.sender, e.tensorChunk, pointToPoint({ tensor: e.tensorChunk.tensorId, round: e.tensorChunk.round }), undefined);
@@ -855,7 +898,8 @@ export class NatsTransport implements Transport {
     this.events.emit({ kind: 'joined', worker: peer });
   }
 
-  private peerGone(peer: string, reason: 'leave' | 'timeout' | 'error'): void {
+  private peerGone(peer: string, reason: LeaveKind): void {
+    if (reason !== 'done') this.views.suspect(peer);
     if (!this.known.delete(peer)) return;
     this.departed.set(peer, reason);
     const error = () => new PeerLeftError(`${peer} left the run (${reason})`, peer, reason);
@@ -949,7 +993,7 @@ export class NatsTransport implements Transport {
 
   private publish<K extends MessageKind>(subject: string, kind: K, body: EnvelopeBodies[K]): void {
     this.seq = (this.seq + 1) >>> 0 || 1;
-    const envelope = createEnvelope({ runId: this.runId, sender: this.id, seq: this.seq, sendTimeMs: Date.now() }, kind, body) as unknown as Envelope;
+    const envelope = createEnvelope({ runId: this.runId, sender: this.id, seq: this.seq, sendTimeMs: Date.now(), viewEpoch: this.views.current().epoch }, kind, body) as unknown as Envelope;
     // encode() returns a fresh buffer per message: publish() keeps a reference until its next flush.
     const bytes = this.encoder.encode(envelope);
     try {
@@ -968,6 +1012,7 @@ export class NatsTransport implements Transport {
 
   private ensureOpen(): void {
     if (this.permissionError) throw this.permissionError;
+    if (this.fencedError) throw this.fencedError;
     if (this.closed) throw new TransportClosedError(`transport ${this.id} is closed`);
   }
 
@@ -988,6 +1033,51 @@ export class NatsTransport implements Transport {
     this.rejectAllPending(() => refusal);
   }
 
+  /** Throws ViewChangedError if an operation planned in view `viewEpoch` cannot run now. */
+  private checkView(viewEpoch: number | undefined): void {
+    if (this.fencedError) throw this.fencedError;
+    if (viewEpoch === undefined) return;
+    const epoch = this.views.current().epoch;
+    if (viewEpoch !== epoch || this.views.sealed) {
+      throw new ViewChangedError(`planned in view ${viewEpoch}; worker ${this.id} is in view ${epoch}${this.views.sealed ? ' (changing)' : ''}`, viewEpoch);
+    }
+  }
+
+  private readonly viewHost: ViewHost = {
+    broadcast: (m: ViewMessage) => {
+      this.publishControl(natsSubjects.member(this.runId, this.id), 'viewChange', {
+        step: m.step === 'propose' ? ViewStep.VIEW_STEP_PROPOSE : m.step === 'ack' ? ViewStep.VIEW_STEP_ACK : ViewStep.VIEW_STEP_COMMIT,
+        epoch: m.epoch,
+        proposer: m.proposer,
+        members: m.step === 'ack' ? [] : [...m.members],
+        round: m.step === 'propose' ? 0 : m.round,
+      });
+    },
+    seal: (epoch: number) => {
+      const error = () => new ViewChangedError(`the membership view ${epoch} is changing`, epoch);
+      for (const o of [...this.outbound.values()]) if (o.viewEpoch !== undefined) o.pending.reject(error());
+      for (const i of [...this.inbound.values()]) if (i.expectation?.viewEpoch !== undefined) i.expectation.pending.reject(error());
+    },
+    install: (view: MembershipView) => {
+      for (const peer of [...this.known.keys()]) {
+        if (view.members.includes(peer)) continue;
+        this.known.delete(peer);
+        if (!this.departed.has(peer)) this.departed.set(peer, 'timeout');
+        this.events.emit({ kind: 'left', worker: peer, reason: 'timeout' });
+      }
+      // A new view is a new space of transfers: a round redone in it reuses its keys.
+      for (const [name, i] of [...this.inbound]) if (i.expectation === undefined || i.expectation.viewEpoch !== undefined) this.inbound.delete(name);
+      this.finishedIn.clear();
+      this.finishedInOrder.length = 0;
+      this.sentKeys.clear();
+      for (const f of this.future.splice(0)) this.onMessage(f.msg, f.kind);
+    },
+    fence: (error: FencedError) => {
+      this.fencedError = error;
+      this.rejectAllPending(() => error);
+    },
+  };
+
   /** Fails every pending send and receive (the transport can no longer serve any of them). */
   private rejectAllPending(error: () => TransportError): void {
     for (const o of [...this.outbound.values()]) o.pending.reject(error());
@@ -1001,6 +1091,12 @@ export class NatsTransport implements Transport {
     if (left !== undefined) throw new PeerLeftError(`${peer} left the run (${left})`, peer, left);
     throw new TransportUsageError(`${peer} is not a member of the run`, peer);
   }
+}
+
+function viewMessageOf(v: EnvelopeBodies['viewChange']): ViewMessage {
+  if (v.step === ViewStep.VIEW_STEP_PROPOSE) return { step: 'propose', epoch: v.epoch, proposer: v.proposer, members: v.members };
+  if (v.step === ViewStep.VIEW_STEP_ACK) return { step: 'ack', epoch: v.epoch, proposer: v.proposer, round: v.round };
+  return { step: 'commit', epoch: v.epoch, proposer: v.proposer, members: v.members, round: v.round };
 }
 
 function pointToPoint(key: TransferKey): WireTransferKey {

@@ -1,6 +1,8 @@
 // The small interface every algorithm is written against. Two implementations: NATS (real runs) and
 // in-process (simulation and unit tests). Algorithms never see a socket, a subject or a timer of the
 // transport's own; they see peers, rounds and Float32Arrays.
+import type { MembershipView, ViewChange } from './views.js';
+
 
 /** Names one transfer: which tensor (an algorithm-chosen id, e.g. 0 = parameters) of which round. */
 export interface TransferKey {
@@ -22,6 +24,12 @@ export interface SendOptions {
   readonly timeoutMs?: number;
   /** Abort the transfer (rejects with TransportAbortedError). */
   readonly signal?: AbortSignal;
+  /**
+   * The membership view (epoch) the caller planned this operation in. If given, the operation fails
+   * with ViewChangedError when the transport is in another view, or the view changes before it
+   * completes. Without it the operation ignores views (tests, tools).
+   */
+  readonly viewEpoch?: number;
 }
 
 export interface ReceiveOptions {
@@ -31,6 +39,12 @@ export interface ReceiveOptions {
   readonly into?: Float32Array;
   /** Abort the wait (rejects with TransportAbortedError whose cause is the signal's reason). */
   readonly signal?: AbortSignal;
+  /**
+   * The membership view (epoch) the caller planned this operation in. If given, the operation fails
+   * with ViewChangedError when the transport is in another view, or the view changes before it
+   * completes. Without it the operation ignores views (tests, tools).
+   */
+  readonly viewEpoch?: number;
 }
 
 export interface AllReduceOptions {
@@ -44,11 +58,20 @@ export interface AllReduceOptions {
   readonly blockSize?: number;
   /** Tells concurrent all-reduces of the same key apart (uint32 >= 1, default 1); every member passes the same. */
   readonly collectiveId?: number;
+  /**
+   * The membership view (epoch) the caller planned this operation in. If given, the operation fails
+   * with ViewChangedError when the transport is in another view, or the view changes before it
+   * completes. Without it the operation ignores views (tests, tools).
+   */
+  readonly viewEpoch?: number;
 }
 
 export type MembershipEvent =
   | { readonly kind: 'joined'; readonly worker: string }
-  | { readonly kind: 'left'; readonly worker: string; readonly reason: 'leave' | 'timeout' | 'error' };
+  | { readonly kind: 'left'; readonly worker: string; readonly reason: LeaveKind };
+
+/** Why a peer left: it finished ('done'), stopped ('leave'), went silent ('timeout') or failed ('error'). */
+export type LeaveKind = 'leave' | 'timeout' | 'error' | 'done';
 
 export interface TransportStats {
   bytesSent: number;
@@ -64,6 +87,27 @@ export interface TransportStats {
   reconnects?: number;
   /** Rejections by reason (WireErrorReason names, e.g. CHECKSUM, WRONG_RUN, UNKNOWN_SENDER, DUPLICATE). */
   rejectedByReason?: Readonly<Record<string, number>>;
+}
+
+/** The run's membership views as one worker sees them (see views.ts for the protocol). */
+export interface MembershipViews {
+  /** The committed view this worker is in. */
+  current(): MembershipView;
+  /**
+   * The first committed view after `epoch` (at once if there is one already). Rejects with
+   * FencedError when this worker was removed, QuorumLostError when none is agreed in time.
+   */
+  after(epoch: number): Promise<MembershipView>;
+  /** Tells the view agreement which round this worker is in. */
+  reportRound(round: number): void;
+  /** Every view change so far, oldest first. */
+  changes(): readonly ViewChange[];
+}
+
+export interface CloseOptions {
+  /** 'done' (finished its rounds: peers do not change the view), 'shutdown' (default) or 'failed'. */
+  readonly reason?: 'done' | 'shutdown' | 'failed';
+  readonly detail?: string;
 }
 
 export interface Transport {
@@ -95,6 +139,9 @@ export interface Transport {
    * yields a 'joined' event for every current member other than this worker, then the changes.
    */
   membership(): AsyncIterable<MembershipEvent>;
+  /** Membership views: the live set agreed at round boundaries. */
+  readonly views: MembershipViews;
   stats(): TransportStats;
-  close(): Promise<void>;
+  /** Leaves the run (peers see a Leave with the reason) and fails everything pending. */
+  close(options?: CloseOptions): Promise<void>;
 }

@@ -140,6 +140,9 @@ export class BoundedSet<T> {
   has(item: T): boolean {
     return this.items.has(item);
   }
+  clear(): void {
+    this.items.clear();
+  }
 }
 
 const isUint32 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;

@@ -49,6 +49,7 @@ export {
 } from './codec.js';
 export {
   validateEnvelope,
+  VIEW_SCOPED_KINDS,
   validateTensorChunk,
   checkChunkStructure,
   checkChunkContent,

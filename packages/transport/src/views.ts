@@ -1,0 +1,319 @@
+// Membership views (docs/elastic.md): a run is a sequence of views V_e = (epoch e, sorted live set,
+// the round from which it applies). Written once against a broadcast channel, so the NATS and the
+// in-process transports agree on views by exactly the same rules.
+//
+// - Who proposes: the coordinator, the lowest id of the current view that this worker does not
+//   suspect. It proposes V_{e+1} = the unsuspected members whenever that differs from the view.
+// - Who accepts: a proposed member acknowledges the proposal with the round it is in, and seals
+//   the old view (its transport fails every operation of epoch e with ViewChangedError). Between
+//   proposals of one epoch the lower proposer wins, so a worker whose detector lags yields.
+// - Commit: when every proposed member acknowledged, and the proposed set is a quorum (a strict
+//   majority of the previous view, unless `quorum: 'any'`), the coordinator commits V_{e+1} with
+//   start round = the highest round acknowledged. Members not acknowledging within `ackTimeoutMs`
+//   are suspected and a new proposal (a higher epoch) leaves them out.
+// - Split brain: two sides of a partition cannot both hold a strict majority of the same view, so
+//   at most one side commits; the other waits, then fails with QuorumLostError.
+// - A worker that misses a view change (frozen, cut off) learns it from a member's newer epoch
+//   (any envelope carries one) or from a commit without itself: it is fenced (FencedError).
+import { FencedError, QuorumLostError, TransportClosedError } from './errors.js';
+
+export interface MembershipView {
+  /** 0 for the run's first view, +1 for each committed change. */
+  readonly epoch: number;
+  /** The live workers, sorted. */
+  readonly members: readonly string[];
+  /** The round from which this view applies (0 for the first view). */
+  readonly startRound: number;
+}
+
+export type ViewMessage =
+  | { readonly step: 'propose'; readonly epoch: number; readonly proposer: string; readonly members: readonly string[] }
+  | { readonly step: 'ack'; readonly epoch: number; readonly proposer: string; readonly round: number }
+  | { readonly step: 'commit'; readonly epoch: number; readonly proposer: string; readonly members: readonly string[]; readonly round: number };
+
+/** What the keeper needs of its transport. */
+export interface ViewHost {
+  /** Sends a view message to every worker of the run (including those this one suspects). */
+  broadcast(message: ViewMessage): void;
+  /** This worker accepted a proposal: fail every pending operation of view `epoch`. */
+  seal(epoch: number): void;
+  /** A view was committed with this worker in it: traffic from now on carries its epoch. */
+  install(view: MembershipView, previous: MembershipView): void;
+  /** This worker was removed: fail everything with `error`. */
+  fence(error: FencedError): void;
+}
+
+export interface ViewKeeperOptions {
+  /** 'majority' (default): a new view needs a strict majority of the previous one. 'any': no quorum (a lone survivor goes on). */
+  readonly quorum?: 'majority' | 'any';
+  /** A proposed member silent this long after a proposal is suspected, ms (default 3000). */
+  readonly ackTimeoutMs?: number;
+  /** after() fails with QuorumLostError when no view is agreed this long, ms (default 30 000). */
+  readonly viewChangeTimeoutMs?: number;
+}
+
+/** A view change as it happened, for events and logs. */
+export interface ViewChange {
+  readonly view: MembershipView;
+  readonly removed: readonly string[];
+  readonly added: readonly string[];
+}
+
+interface Proposal {
+  readonly epoch: number;
+  readonly members: readonly string[];
+  readonly acks: Map<string, number>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+interface Waiter {
+  readonly epoch: number;
+  readonly resolve: (view: MembershipView) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** One worker's side of the view agreement. */
+export class ViewKeeper {
+  private view: MembershipView;
+  private readonly suspects = new Set<string>();
+  private accepted: { epoch: number; proposer: string } | undefined;
+  private proposal: Proposal | undefined;
+  private round = 0;
+  private highestEpoch: number;
+  private fenced: FencedError | undefined;
+  private closed = false;
+  private readonly waiters = new Set<Waiter>();
+  private readonly history: ViewChange[] = [];
+  private readonly quorum: 'majority' | 'any';
+  private readonly ackTimeoutMs: number;
+  private readonly viewChangeTimeoutMs: number;
+
+  constructor(
+    readonly self: string,
+    initial: MembershipView,
+    private readonly host: ViewHost,
+    options: ViewKeeperOptions = {},
+  ) {
+    if (!initial.members.includes(self)) throw new Error(`${self} is not in its initial view`);
+    this.view = { ...initial, members: [...initial.members].sort() };
+    this.highestEpoch = initial.epoch;
+    this.quorum = options.quorum ?? 'majority';
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 3000;
+    this.viewChangeTimeoutMs = options.viewChangeTimeoutMs ?? 30_000;
+  }
+
+  /** The committed view this worker is in. */
+  current(): MembershipView {
+    return this.view;
+  }
+
+  /** True between accepting a proposal and its commit: operations of the current view fail. */
+  get sealed(): boolean {
+    return this.accepted !== undefined;
+  }
+
+  /** The view changes committed so far, oldest first. */
+  changes(): readonly ViewChange[] {
+    return this.history;
+  }
+
+  /**
+   * The first committed view after `epoch` (at once if there is one). Rejects with FencedError if
+   * this worker was removed, QuorumLostError if none is agreed within the view-change timeout.
+   */
+  after(epoch: number): Promise<MembershipView> {
+    if (this.fenced) return Promise.reject(this.fenced);
+    if (this.closed) return Promise.reject(new TransportClosedError(`transport ${this.self} is closed`));
+    if (this.view.epoch > epoch) return Promise.resolve(this.view);
+    return new Promise<MembershipView>((resolve, reject) => {
+      const waiter: Waiter = {
+        epoch,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          const live = this.view.members.filter((m) => !this.suspects.has(m));
+          reject(
+            new QuorumLostError(
+              `no view after ${epoch} was agreed within ${this.viewChangeTimeoutMs} ms: ${live.length} of the ${this.view.members.length} workers of view ${this.view.epoch} are live (${live.join(', ')})` +
+                (this.quorum === 'majority' ? '; a new view needs a strict majority of the previous one' : ''),
+            ),
+          );
+        }, this.viewChangeTimeoutMs),
+      };
+      waiter.timer.unref?.();
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** The round this worker is in (sent with acknowledgements). */
+  reportRound(round: number): void {
+    this.round = round;
+  }
+
+  /** The failure detector (or a Leave) says `peer` is gone. */
+  suspect(peer: string): void {
+    if (this.closed || this.fenced || peer === this.self || !this.view.members.includes(peer)) return;
+    this.suspects.add(peer);
+    this.lead();
+  }
+
+  /** Any envelope from `from` carried `epoch`: a member ahead of us means we were left out. */
+  observeEpoch(from: string, epoch: number): void {
+    if (epoch <= this.view.epoch || this.fenced || this.closed) return;
+    this.highestEpoch = Math.max(this.highestEpoch, epoch);
+    // A member can be in view `epoch` only after a commit that needed our ack, unless we are not in it.
+    if (this.accepted?.epoch === epoch || this.proposal?.epoch === epoch) return;
+    if (this.view.members.includes(from)) this.fence(epoch, `${from} is in view ${epoch}, committed without ${this.self}`);
+  }
+
+  /** A view message from `from`. */
+  onMessage(from: string, m: ViewMessage): void {
+    if (this.closed || this.fenced) return;
+    this.highestEpoch = Math.max(this.highestEpoch, m.epoch);
+    switch (m.step) {
+      case 'propose':
+        return this.onPropose(from, m.epoch, m.members);
+      case 'ack':
+        return this.onAck(from, m.epoch, m.proposer, m.round);
+      case 'commit':
+        return this.onCommit(m.epoch, m.members, m.round);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.proposal?.timer) clearTimeout(this.proposal.timer);
+    this.rejectWaiters(new TransportClosedError(`transport ${this.self} is closed`));
+  }
+
+  // ---- the protocol ----------------------------------------------------------------------------
+
+  private live(): string[] {
+    return this.view.members.filter((m) => !this.suspects.has(m));
+  }
+
+  private hasQuorum(members: readonly string[]): boolean {
+    return this.quorum === 'any' || 2 * members.length > this.view.members.length;
+  }
+
+  /** Proposes the next view if this worker is the coordinator and the live set changed. */
+  private lead(): void {
+    const live = this.live();
+    if (live[0] !== this.self || live.length === this.view.members.length) return;
+    if (this.proposal && sameIds(this.proposal.members, live)) return;
+    const a = this.accepted;
+    if (a && a.proposer < this.self && !this.suspects.has(a.proposer) && a.epoch > this.view.epoch) return; // a lower coordinator is at work
+    if (!this.hasQuorum(live)) return; // wait: after() reports the lost quorum
+    if (this.proposal?.timer) clearTimeout(this.proposal.timer);
+    const epoch = Math.max(this.view.epoch, this.highestEpoch) + 1;
+    this.highestEpoch = epoch;
+    const proposal: Proposal = { epoch, members: live, acks: new Map([[this.self, this.round]]), timer: undefined };
+    this.proposal = proposal;
+    this.accept(epoch, this.self);
+    this.host.broadcast({ step: 'propose', epoch, proposer: this.self, members: live });
+    proposal.timer = setTimeout(() => {
+      if (this.proposal !== proposal) return;
+      // Whoever has not acknowledged is treated as gone; the next proposal leaves them out.
+      for (const m of proposal.members) if (!proposal.acks.has(m)) this.suspects.add(m);
+      this.proposal = undefined;
+      this.lead();
+    }, this.ackTimeoutMs);
+    proposal.timer.unref?.();
+    this.maybeCommit();
+  }
+
+  private accept(epoch: number, proposer: string): void {
+    const wasSealed = this.sealed;
+    this.accepted = { epoch, proposer };
+    if (!wasSealed) this.host.seal(this.view.epoch);
+  }
+
+  private onPropose(from: string, epoch: number, members: readonly string[]): void {
+    if (epoch <= this.view.epoch || !members.includes(this.self)) return; // stale, or a view without us (we learn at its commit)
+    if (this.suspects.has(from)) return; // a coordinator that has failed since
+    const a = this.accepted;
+    if (a && !this.suspects.has(a.proposer) && (a.epoch > epoch || (a.epoch === epoch && a.proposer < from))) return;
+    if (this.proposal && from < this.self) {
+      if (this.proposal.timer) clearTimeout(this.proposal.timer);
+      this.proposal = undefined; // yield to the lower coordinator
+    }
+    this.accept(epoch, from);
+    this.host.broadcast({ step: 'ack', epoch, proposer: from, round: this.round });
+  }
+
+  private onAck(from: string, epoch: number, proposer: string, round: number): void {
+    const p = this.proposal;
+    if (!p || proposer !== this.self || epoch !== p.epoch || !p.members.includes(from)) return;
+    p.acks.set(from, round);
+    this.maybeCommit();
+  }
+
+  private maybeCommit(): void {
+    const p = this.proposal;
+    if (!p || p.acks.size < p.members.length) return;
+    if (p.timer) clearTimeout(p.timer);
+    this.proposal = undefined;
+    const round = Math.max(...p.acks.values());
+    this.host.broadcast({ step: 'commit', epoch: p.epoch, proposer: this.self, members: p.members, round });
+    this.install({ epoch: p.epoch, members: p.members, startRound: round });
+  }
+
+  private onCommit(epoch: number, members: readonly string[], round: number): void {
+    if (epoch <= this.view.epoch) return;
+    if (!members.includes(this.self)) {
+      this.fence(epoch, `view ${epoch} (${members.join(', ')}) was committed without ${this.self}`);
+      return;
+    }
+    this.install({ epoch, members: [...members].sort(), startRound: round });
+  }
+
+  private install(view: MembershipView): void {
+    const previous = this.view;
+    this.view = view;
+    this.accepted = undefined;
+    if (this.proposal?.timer) clearTimeout(this.proposal.timer);
+    this.proposal = undefined;
+    for (const s of [...this.suspects]) if (!view.members.includes(s)) this.suspects.delete(s);
+    this.history.push({
+      view,
+      removed: previous.members.filter((m) => !view.members.includes(m)),
+      added: view.members.filter((m) => !previous.members.includes(m)),
+    });
+    this.host.install(view, previous);
+    for (const w of [...this.waiters]) {
+      if (w.epoch < view.epoch) {
+        clearTimeout(w.timer);
+        this.waiters.delete(w);
+        w.resolve(view);
+      }
+    }
+    if (this.suspects.size > 0) this.lead(); // a failure detected during the change
+  }
+
+  private fence(epoch: number, why: string): void {
+    this.fenced = new FencedError(
+      `${this.self} was removed from the run: ${why} (it was silent past the failure-detection timeout, e.g. frozen or cut off). ` +
+        `Restart it with --join to rejoin the run.`,
+      epoch,
+    );
+    if (this.proposal?.timer) clearTimeout(this.proposal.timer);
+    this.proposal = undefined;
+    this.host.fence(this.fenced);
+    this.rejectWaiters(this.fenced);
+  }
+
+  private rejectWaiters(error: Error): void {
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(error);
+    }
+    this.waiters.clear();
+  }
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

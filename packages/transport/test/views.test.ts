@@ -1,0 +1,98 @@
+// The membership-view agreement (views.ts) on the in-process network: a crash leads every survivor
+// to the same next view, operations of the old view fail with ViewChangedError, the new view starts
+// at the highest round any survivor was in, and a minority cannot commit.
+import { describe, expect, it } from 'vitest';
+import { QuorumLostError, ViewChangedError, ViewKeeper, createInProcessNetwork, type MembershipView, type ViewHost, type ViewMessage } from '@gossamer/transport';
+
+const ids = ['w0', 'w1', 'w2', 'w3'];
+
+describe('membership views', () => {
+  it('a crash: every survivor installs the same view, starting at the highest round reported', async () => {
+    const network = createInProcessNetwork(ids);
+    const [t0, t1, t2, t3] = network.transports;
+    expect(t2.views.current()).toEqual({ epoch: 0, members: ids, startRound: 0 });
+    t0.views.reportRound(7);
+    t2.views.reportRound(8);
+    t3.views.reportRound(7);
+    // A view-aware receive from a live peer fails when the view changes; a view-agnostic one goes on.
+    const aware = t2.receive('w3', { tensor: 1, round: 7 }, { viewEpoch: 0 });
+    const agnostic = t0.receive('w3', { tensor: 1, round: 7 });
+    network.crash('w1');
+    const views = await Promise.all([t0, t2, t3].map((t) => t.views.after(0)));
+    for (const v of views) expect(v).toEqual({ epoch: 1, members: ['w0', 'w2', 'w3'], startRound: 8 });
+    await expect(aware).rejects.toBeInstanceOf(ViewChangedError);
+    expect(t0.views.changes()).toEqual([{ view: views[0], removed: ['w1'], added: [] }]);
+    // Planned in the old view: refused. In the new one: delivered.
+    await expect(t3.send('w0', { tensor: 1, round: 8 }, new Float32Array([1]), { viewEpoch: 0 })).rejects.toBeInstanceOf(ViewChangedError);
+    const got = t0.receive('w3', { tensor: 1, round: 8 }, { viewEpoch: 1 });
+    await t3.send('w0', { tensor: 1, round: 8 }, new Float32Array([5]), { viewEpoch: 1 });
+    expect(Array.from(await got)).toEqual([5]);
+    await t3.send('w0', { tensor: 1, round: 7 }, new Float32Array([2]));
+    expect(Array.from(await agnostic)).toEqual([2]);
+    // The removed worker is gone for view-aware peers.
+    await expect(t0.send('w1', { tensor: 1, round: 9 }, new Float32Array([1]), { viewEpoch: 1 })).rejects.toThrow(/left the run/);
+    void t1;
+    await network.close();
+  });
+
+  it('the coordinator crashing too: the next lowest survivor leads, and an all-reduce over the new view is exact', async () => {
+    const network = createInProcessNetwork([...ids, 'w4']);
+    network.crash('w0');
+    network.crash('w1');
+    const survivors = network.transports;
+    const views = await Promise.all(survivors.map((t) => t.views.after(0)));
+    const last = views[0];
+    for (const v of views) expect(v).toEqual(last);
+    expect(last.members).toEqual(['w2', 'w3', 'w4']);
+    const results = await Promise.all(
+      survivors.map((t, i) => t.allReduce({ tensor: 0, round: 1 }, new Float32Array([i + 1]), { group: last.members, viewEpoch: last.epoch })),
+    );
+    for (const r of results) expect(r[0]).toBe(2);
+    await network.close();
+  });
+
+  it('a minority cannot commit: it fails with QuorumLostError; quorum "any" lets it go on', async () => {
+    const strict = createInProcessNetwork(ids, { views: { viewChangeTimeoutMs: 300 } });
+    strict.crash('w0');
+    strict.crash('w1');
+    await expect(strict.transport('w2').views.after(0)).rejects.toBeInstanceOf(QuorumLostError);
+    await strict.close();
+    const lenient = createInProcessNetwork(ids, { views: { quorum: 'any', viewChangeTimeoutMs: 300 } });
+    lenient.crash('w0');
+    lenient.crash('w1');
+    const v = await lenient.transport('w3').views.after(0);
+    expect(v.members).toEqual(['w2', 'w3']);
+    await lenient.close();
+  });
+
+  it('a worker left out of a committed view is fenced, and one that finished (done) changes no view', async () => {
+    const network = createInProcessNetwork(ids);
+    await network.transport('w3').close({ reason: 'done' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(network.transport('w0').views.current().epoch).toBe(0);
+    await network.close();
+
+    // Keepers wired by hand: w2 misses everything (frozen) until it hears a newer epoch.
+    const bus: { from: string; m: ViewMessage }[] = [];
+    const fenced: string[] = [];
+    const host = (self: string): ViewHost => ({
+      broadcast: (m) => bus.push({ from: self, m }),
+      seal: () => {},
+      install: () => {},
+      fence: (e) => fenced.push(`${self}: ${e.message}`),
+    });
+    const first: MembershipView = { epoch: 0, members: ['a', 'b', 'c'], startRound: 0 };
+    const a = new ViewKeeper('a', first, host('a'));
+    const b = new ViewKeeper('b', first, host('b'));
+    const c = new ViewKeeper('c', first, host('c'));
+    a.suspect('c');
+    b.suspect('c');
+    for (let k = 0; k < bus.length; k++) for (const keeper of [a, b]) if (keeper.self !== bus[k].from) keeper.onMessage(bus[k].from, bus[k].m);
+    expect(a.current()).toEqual({ epoch: 1, members: ['a', 'b'], startRound: 0 });
+    expect(b.current()).toEqual(a.current());
+    c.observeEpoch('b', 1);
+    expect(fenced).toEqual([expect.stringMatching(/^c: c was removed from the run: b is in view 1/)]);
+    await expect(c.after(0)).rejects.toThrow(/--join/);
+    for (const k of [a, b, c]) k.close();
+  });
+});
