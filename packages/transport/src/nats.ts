@@ -1,5 +1,9 @@
 // The NATS transport, on the official v3 client (@nats-io/transport-node).
 //
+// Why one file of ~1,100 lines: the connection, membership, send window, reassembly and repair still
+// share one class's private state. The split into modules of one concern each (as nats.js is laid out)
+// is issue 19's first item; the view agreement itself already lives apart, in views.ts.
+//
 // Core NATS is at-most-once: a server restart or a cut slow consumer loses messages silently. This
 // file turns it into "complete, checksummed, exactly once, or a typed error" per (peer, key):
 // - a tensor travels as TensorChunk envelopes (AllReduceChunk for ring segments) on a fixed chunk grid
