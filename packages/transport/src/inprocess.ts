@@ -6,7 +6,7 @@
 import { DType, bytesOf, decodeTensor, encodeTensor, firstNonFinite, tensorByteLength, type WireErrorReason } from '@gossamer/wire';
 import { DEFAULT_INT8_BLOCK, WIRE_DTYPES, ringAllReduce, ringOptions, wireRoundTrip, type SegmentLink, type SegmentTransfer } from './allreduce.js';
 import { TokenBucket, type BandwidthLimit } from './bandwidth.js';
-import { BadMessageError, PeerLeftError, TransportClosedError, TransportTimeoutError, TransportUsageError, ViewChangedError, type FencedError } from './errors.js';
+import { BadMessageError, PeerLeftError, TransportClosedError, TransportTimeoutError, TransportUsageError, ViewChangedError } from './errors.js';
 import type {
   AllReduceOptions,
   CloseOptions,
@@ -177,7 +177,6 @@ export class InProcessTransport implements Transport {
   private readonly outgoing = new Map<string, { pending: Pending<void>; to: string; viewEpoch: number | undefined }>();
   /** Deliveries of a view this worker has not installed yet. */
   private readonly future: { name: string; delivery: Delivery }[] = [];
-  private fencedError: FencedError | undefined;
   readonly views: ViewKeeper;
   private readonly finished = new BoundedSet<string>(REMEMBERED_TRANSFERS);
   private readonly sent = new BoundedSet<string>(REMEMBERED_TRANSFERS);
@@ -228,23 +227,20 @@ export class InProcessTransport implements Transport {
         if (!this.departed.has(peer)) this.departed.set(peer, 'timeout');
       }
       for (const [name, d] of [...this.mailbox]) if (d.epoch < view.epoch) this.mailbox.delete(name);
+      // A new view is a new space of transfers: a round redone in it reuses its keys.
+      this.finished.clear();
+      this.sent.clear();
       const held = this.future.splice(0);
       for (const f of held) this.deliver(f.name, f.delivery);
     },
     fence: (error) => {
-      this.fencedError = error;
       for (const w of [...this.waiting.values()]) w.pending.reject(error);
       for (const o of [...this.outgoing.values()]) o.pending.reject(error);
     },
   };
 
-  /** Throws ViewChangedError if an operation planned in view `viewEpoch` cannot run now. */
   private checkView(viewEpoch: number | undefined): void {
-    if (this.fencedError) throw this.fencedError;
-    if (viewEpoch === undefined) return;
-    if (viewEpoch !== this.epoch || this.views.sealed) {
-      throw new ViewChangedError(`planned in view ${viewEpoch}; this worker is in view ${this.epoch}${this.views.sealed ? ' (changing)' : ''}`, viewEpoch);
-    }
+    this.views.checkOperation(viewEpoch);
   }
 
   members(): readonly string[] {

@@ -235,7 +235,6 @@ export class NatsTransport implements Transport {
   readonly views: ViewKeeper;
   /** Tensor traffic of a view this worker has not installed yet (replayed when it does). */
   private readonly future: { msg: Msg; kind: string }[] = [];
-  private fencedError: FencedError | undefined;
   private readonly events = new MembershipStream();
   private readonly outbound = new Map<string, Outbound>();
   private readonly inbound = new Map<string, Inbound>();
@@ -1016,7 +1015,8 @@ export class NatsTransport implements Transport {
 
   private ensureOpen(): void {
     if (this.permissionError) throw this.permissionError;
-    if (this.fencedError) throw this.fencedError;
+    const fenced = this.views.fencedError;
+    if (fenced) throw fenced;
     if (this.closed) throw new TransportClosedError(`transport ${this.id} is closed`);
   }
 
@@ -1037,14 +1037,8 @@ export class NatsTransport implements Transport {
     this.rejectAllPending(() => refusal);
   }
 
-  /** Throws ViewChangedError if an operation planned in view `viewEpoch` cannot run now. */
   private checkView(viewEpoch: number | undefined): void {
-    if (this.fencedError) throw this.fencedError;
-    if (viewEpoch === undefined) return;
-    const epoch = this.views.current().epoch;
-    if (viewEpoch !== epoch || this.views.sealed) {
-      throw new ViewChangedError(`planned in view ${viewEpoch}; worker ${this.id} is in view ${epoch}${this.views.sealed ? ' (changing)' : ''}`, viewEpoch);
-    }
+    this.views.checkOperation(viewEpoch);
   }
 
   private readonly viewHost: ViewHost = {
@@ -1077,7 +1071,6 @@ export class NatsTransport implements Transport {
       for (const f of this.future.splice(0)) this.onMessage(f.msg, f.kind);
     },
     fence: (error: FencedError) => {
-      this.fencedError = error;
       this.rejectAllPending(() => error);
     },
   };

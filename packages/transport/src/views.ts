@@ -15,7 +15,7 @@
 //   at most one side commits; the other waits, then fails with QuorumLostError.
 // - A worker that misses a view change (frozen, cut off) learns it from a member's newer epoch
 //   (any envelope carries one) or from a commit without itself: it is fenced (FencedError).
-import { FencedError, QuorumLostError, TransportClosedError } from './errors.js';
+import { FencedError, QuorumLostError, TransportClosedError, ViewChangedError } from './errors.js';
 
 export interface MembershipView {
   /** 0 for the run's first view, +1 for each committed change. */
@@ -111,6 +111,24 @@ export class ViewKeeper {
   /** True between accepting a proposal and its commit: operations of the current view fail. */
   get sealed(): boolean {
     return this.accepted !== undefined;
+  }
+
+  /** Set once this worker was removed from the run. */
+  get fencedError(): FencedError | undefined {
+    return this.fenced;
+  }
+
+  /**
+   * The rule both transports apply before and during an operation: a fenced worker can do nothing;
+   * one planned in view `viewEpoch` runs only while that view is current and not changing.
+   * Operations without a view (undefined) ignore views.
+   */
+  checkOperation(viewEpoch: number | undefined): void {
+    if (this.fenced) throw this.fenced;
+    if (viewEpoch === undefined) return;
+    if (viewEpoch !== this.view.epoch || this.sealed) {
+      throw new ViewChangedError(`planned in view ${viewEpoch}; ${this.self} is in view ${this.view.epoch}${this.sealed ? ' (changing)' : ''}`, viewEpoch);
+    }
   }
 
   /** The view changes committed so far, oldest first. */

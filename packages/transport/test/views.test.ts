@@ -17,6 +17,9 @@ describe('membership views', () => {
     // A view-aware receive from a live peer fails when the view changes; a view-agnostic one goes on.
     const aware = t2.receive('w3', { tensor: 1, round: 7 }, { viewEpoch: 0 });
     const agnostic = t0.receive('w3', { tensor: 1, round: 7 });
+    const early = t0.receive('w3', { tensor: 1, round: 6 }, { viewEpoch: 0 });
+    await t3.send('w0', { tensor: 1, round: 6 }, new Float32Array([3]), { viewEpoch: 0 });
+    expect(Array.from(await early)).toEqual([3]);
     network.crash('w1');
     const views = await Promise.all([t0, t2, t3].map((t) => t.views.after(0)));
     for (const v of views) expect(v).toEqual({ epoch: 1, members: ['w0', 'w2', 'w3'], startRound: 8 });
@@ -27,6 +30,10 @@ describe('membership views', () => {
     const got = t0.receive('w3', { tensor: 1, round: 8 }, { viewEpoch: 1 });
     await t3.send('w0', { tensor: 1, round: 8 }, new Float32Array([5]), { viewEpoch: 1 });
     expect(Array.from(await got)).toEqual([5]);
+    // A round redone in the new view may reuse a key already sent and received in the old one.
+    const redone = t0.receive('w3', { tensor: 1, round: 6 }, { viewEpoch: 1 });
+    await t3.send('w0', { tensor: 1, round: 6 }, new Float32Array([4]), { viewEpoch: 1 });
+    expect(Array.from(await redone)).toEqual([4]);
     await t3.send('w0', { tensor: 1, round: 7 }, new Float32Array([2]));
     expect(Array.from(await agnostic)).toEqual([2]);
     // The removed worker is gone for view-aware peers.
