@@ -61,7 +61,8 @@ export function chunkEnvelopeOverhead(runId: string, sender: string, maxPayload 
     string(runId) +
     string(sender) +
     UINT32_FIELD_MAX + // seq
-    1 + 8; // send_time_ms (double)
+    1 + 8 + // send_time_ms (double)
+    UINT32_FIELD_MAX; // view_epoch
   const bodyFraming = 2 + lengthPrefix; // envelope.tensor_chunk (1-byte key) or .all_reduce_chunk (2-byte key)
   const allReduceWrapper =
     8 * UINT32_FIELD_MAX + // collective_id, phase, step, ring_size, segment_index, segment_byte_offset, op, contributions

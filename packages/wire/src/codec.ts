@@ -142,7 +142,8 @@ export class EnvelopeEncoder {
         sender: envelope.sender,
         seq: envelope.seq,
         sendTimeMs: envelope.sendTimeMs,
-        viewEpoch: envelope.viewEpoch,
+        // proto3 leaves a zero out of the encoding: the first view costs no bytes.
+        viewEpoch: envelope.viewEpoch === 0 ? undefined : envelope.viewEpoch,
       },
       w,
     );
