@@ -948,11 +948,12 @@ export class NatsTransport implements Transport {
       }
     }
     for (const o of this.outbound.values()) {
-      // Probe only a receiver that is demonstrably running (heard from within 1.5 heartbeats): one
-      // whose event loop is blocked sends nothing, and probes would only pile up in its server-side
-      // backlog (a full chunk each) until the server cut it as a slow consumer.
+      // Probe only a receiver that has shown since our last send that it is reading (a heartbeat
+      // heard after it): one whose event loop is blocked sends nothing, and probes (a full chunk
+      // each) would only pile up in its server-side backlog until the server cut it as a slow
+      // consumer. A running receiver heartbeats, so a lost tail is still probed within a beat.
       const heard = this.known.get(o.to);
-      const receiverRunning = heard !== undefined && now - heard < 1.5 * this.intervalOf(o.to);
+      const receiverRunning = heard !== undefined && heard > o.lastSent && now - heard < 1.5 * this.intervalOf(o.to);
       if (receiverRunning && o.nextIndex > 0 && !o.pumping && now - o.lastSent > this.retransmitAfterMs && now - o.lastHeard > backoff(2 * o.probes)) {
         // Silence: re-send the last chunk sent; the receiver answers with an ack or a request.
         o.lastHeard = now;
