@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startNatsServer, type NatsServer } from '@gossamer/transport';
 import type { RunConfig } from '@gossamer/worker';
 import type { Logger } from './log.js';
-import { runChildren } from './processes.js';
+import { runChildren, type ChildFailure } from './processes.js';
 import { DistributedProgressView, type WorkerLine } from './progress.js';
 
 export interface LaunchOptions {
@@ -20,6 +20,20 @@ export interface LaunchOptions {
   quiet: boolean;
   /** The launcher's logger: the workers log in its format and level (and, at debug, through it). */
   log?: Logger;
+  /** A failed worker process: the run goes on over the survivors ('continue', default) or stops ('abort'). */
+  onFailure?: 'continue' | 'abort';
+  /** Stops every worker process (Ctrl-C). */
+  signal?: AbortSignal;
+  /** The workers' failure detection (their --peer-timeout). */
+  peerTimeoutMs?: number;
+}
+
+/** A membership view of the run, as its members reported it. */
+export interface RunView {
+  epoch: number;
+  members: string[];
+  startRound: number;
+  removed: string[];
 }
 
 export interface LaunchSummary {
@@ -28,6 +42,13 @@ export interface LaunchSummary {
   meanLocalAccuracy?: number;
   /** Test accuracy of the merged model (after a final merge): the mean over workers, whose merged models differ after an inexact (gossip) merge. */
   mergedAccuracy?: number;
+  /** Workers that finished the run (every worker, in a run without failures). */
+  finished: string[];
+  /** Worker processes that failed (the run went on without their workers). */
+  failures: { workers: string; exit: string; detail: string }[];
+  /** The views after the first, when workers were removed. */
+  views: RunView[];
+  interrupted: boolean;
   elapsedMs: number;
 }
 
@@ -55,9 +76,12 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
   const groups = processGroups(config.workers, config.processes ?? config.workers);
   const done = new Map<string, WorkerLine>();
   const merged = new Map<string, number>();
+  const views = new Map<number, RunView>();
+  const failures: ChildFailure[] = [];
   const specs = groups.map((group) => {
     const args = [bin, 'worker', '--nats', url, '--run', runId, '--config', join(options.runDir, 'config.json'), '--id', group.map((i) => `w${i}`).join(','), '--out', join(options.runDir, 'workers')];
     if (options.adapter) args.push('--adapter', options.adapter);
+    if (options.peerTimeoutMs !== undefined) args.push('--peer-timeout', String(options.peerTimeoutMs));
     return { label: group.map((i) => `w${i}`).join(','), args };
   });
   try {
@@ -73,7 +97,21 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
       view?.handle(event);
       if (event.type === 'done' && event.worker) done.set(event.worker, event);
       if (event.type === 'merged' && event.accuracy !== undefined) merged.set(event.worker ?? '', event.accuracy);
-    }, { log: options.log });
+      if (event.type === 'view' && event.epoch !== undefined && !views.has(event.epoch)) {
+        views.set(event.epoch, { epoch: event.epoch, members: event.members ?? [], startRound: event.startRound ?? 0, removed: event.removed ?? [] });
+      }
+    }, {
+      log: options.log,
+      onFailure: options.onFailure,
+      signal: options.signal,
+      onChildFailure: (f) => {
+        failures.push(f);
+        // The failure is part of the run's record, next to the view change it causes.
+        appendFileSync(metricsFile, `${JSON.stringify({ time: new Date().toISOString(), type: 'failed', workers: f.label, exit: f.exit, detail: f.stderrTail })}\n`);
+        view?.note(`worker process ${f.label} exited with ${f.exit}${options.onFailure === 'abort' ? '; stopping the run' : '; the run goes on without it'}`);
+        options.log?.warn('a worker process failed', { workers: f.label, exit: f.exit, detail: f.stderrTail });
+      },
+    });
   } finally {
     view?.close();
     await server?.close();
@@ -83,6 +121,25 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
     workers: config.workers,
     meanLocalAccuracy: locals.length ? locals.reduce((a, b) => a + b, 0) / locals.length : undefined,
     mergedAccuracy: merged.size ? [...merged.values()].reduce((a, b) => a + b, 0) / merged.size : undefined,
+    finished: [...done.keys()].sort(),
+    failures: failures.map((f) => ({ workers: f.label, exit: f.exit, detail: f.stderrTail })),
+    views: [...views.values()].sort((a, b) => a.epoch - b.epoch),
+    interrupted: options.signal?.aborted === true,
     elapsedMs: performance.now() - start,
   };
+}
+
+/** The launcher's closing lines: accuracies, and what happened to the workers that did not finish. */
+export function formatRunSummary(summary: LaunchSummary, runDir: string): string {
+  const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).toFixed(2)}%`);
+  const lines: string[] = [];
+  for (const f of summary.failures) lines.push(`worker process ${f.workers} failed (${f.exit})`);
+  for (const v of summary.views) lines.push(`view ${v.epoch}: ${v.members.join(', ')} from round ${v.startRound}${v.removed.length ? ` (without ${v.removed.join(', ')})` : ''}`);
+  const who = summary.finished.length === summary.workers ? `${summary.workers} workers` : `${summary.finished.length} of ${summary.workers} workers finished`;
+  lines.push(
+    `${summary.interrupted ? 'interrupted' : 'done'}: ${who}, mean local test accuracy ${pct(summary.meanLocalAccuracy)}` +
+      `${summary.mergedAccuracy !== undefined ? `, merged model ${pct(summary.mergedAccuracy)}` : ''} (${(summary.elapsedMs / 1000).toFixed(0)} s)`,
+  );
+  lines.push(`run directory: ${runDir} (config.json, metrics.jsonl, workers/<id>.ckpt, summary.json)`);
+  return lines.join('\n');
 }

@@ -3,7 +3,7 @@
 // for every kind of worker.
 import type { Gpu } from '@gossamer/gpu';
 import { NatsTransport, natsSecurityOptions, type BandwidthLimit } from '@gossamer/transport';
-import type { Options } from './command.js';
+import { UsageError, type Options } from './command.js';
 import type { Logger } from './log.js';
 
 export const natsJoinOptions = {
@@ -13,7 +13,7 @@ export const natsJoinOptions = {
   'tls-ca': { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
-  'peer-timeout': { type: 'string', default: '60000' },
+  'peer-timeout': { type: 'string', default: '3000' },
   'join-timeout': { type: 'string', default: '120000' },
 } as const satisfies Options;
 
@@ -24,7 +24,7 @@ export const natsJoinOptionHelp: Record<keyof typeof natsJoinOptions, string> = 
   'tls-ca': 'CA certificate (PEM) that signed the server certificate; connects with TLS',
   'tls-cert': 'client certificate (PEM), for servers that verify clients (with --tls-key)',
   'tls-key': 'client key (PEM), with --tls-cert',
-  'peer-timeout': 'ms without a heartbeat before a peer is declared gone',
+  'peer-timeout': 'ms without a heartbeat (sent every 1000 ms) before a peer is declared gone and the run goes on without it (default 3000)',
   'join-timeout': 'ms to wait for every worker of the run to join',
 };
 
@@ -41,6 +41,14 @@ export interface JoinSettings {
   auth: string;
 }
 
+/** A positive number of milliseconds from a flag, else a UsageError naming it (NaN would turn the timer off). */
+export function millisecondsFlag(values: Values, key: string): number {
+  const text = str(values, key) ?? '';
+  const ms = Number(text);
+  if (text.trim() === '' || !Number.isFinite(ms) || ms <= 0) throw new UsageError(`--${key} ${text}: expected a positive number of milliseconds, e.g. --${key} 3000`);
+  return ms;
+}
+
 /** The join settings from the flags; files (credentials, certificates) are read now. */
 export function joinSettingsFrom(values: Values): JoinSettings {
   const creds = str(values, 'creds');
@@ -48,8 +56,8 @@ export function joinSettingsFrom(values: Values): JoinSettings {
   return {
     servers: (str(values, 'nats') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
     runId: str(values, 'run') ?? '',
-    peerTimeoutMs: Number(str(values, 'peer-timeout')),
-    joinTimeoutMs: Number(str(values, 'join-timeout')),
+    peerTimeoutMs: millisecondsFlag(values, 'peer-timeout'),
+    joinTimeoutMs: millisecondsFlag(values, 'join-timeout'),
     connectionOptions: natsSecurityOptions({ credentialsFile: creds, tlsCaFile: tlsCa, tlsCertFile: str(values, 'tls-cert'), tlsKeyFile: str(values, 'tls-key') }),
     auth: `${creds ? `credentials ${creds}` : 'no credentials'}${tlsCa || str(values, 'tls-cert') ? ', TLS' : ''}`,
   };

@@ -102,6 +102,11 @@ export interface WorkerLine {
   mergedAccuracy?: number;
   localAccuracy?: number;
   method?: string;
+  /** 'view' events: the members of the new view. */
+  members?: string[];
+  epoch?: number;
+  startRound?: number;
+  removed?: string[];
 }
 
 /**
@@ -115,8 +120,11 @@ export class DistributedProgressView {
   private readonly start = performance.now();
   private readonly line: StatusLine;
 
+  private merged = false;
+  private epoch = 0;
+
   constructor(
-    private readonly workers: number,
+    private workers: number,
     out: NodeJS.WriteStream = process.stderr,
   ) {
     this.line = new StatusLine(out);
@@ -128,11 +136,18 @@ export class DistributedProgressView {
 
   handle(e: WorkerLine): void {
     if (e.type === 'start' && e.rounds !== undefined) this.rounds = e.rounds;
+    if (e.type === 'view' && e.members && e.epoch !== undefined && e.epoch > this.epoch) {
+      // The survivors go on: a round is complete when every member of the current view reported it.
+      this.epoch = e.epoch;
+      this.workers = e.members.length;
+      this.write(`view ${e.epoch}: ${e.members.length} workers from round ${e.startRound}${e.removed?.length ? ` (${e.removed.join(', ')} removed)` : ''}`, false);
+      for (const [round, list] of this.byRound) if (list.length >= this.workers) this.byRound.delete(round);
+    }
     if (e.type === 'round' && e.round !== undefined) {
       const list = this.byRound.get(e.round) ?? [];
       list.push(e);
       this.byRound.set(e.round, list);
-      if (list.length === this.workers) {
+      if (list.length >= this.workers) {
         this.byRound.delete(e.round);
         const mean = (f: (x: WorkerLine) => number | undefined) => {
           const v = list.map(f).filter((x): x is number => x !== undefined && Number.isFinite(x));
@@ -152,9 +167,15 @@ export class DistributedProgressView {
         this.write(text, acc === undefined);
       }
     }
-    if (e.type === 'merged' && e.worker === 'w0') {
+    if (e.type === 'merged' && !this.merged) {
+      this.merged = true;
       this.write(`merged (${e.method}): accuracy ${e.accuracy !== undefined ? `${(100 * e.accuracy).toFixed(2)}%` : '–'}`, false);
     }
+  }
+
+  /** A line about the run itself (a failed worker process). */
+  note(text: string): void {
+    this.write(text, false);
   }
 
   close(): void {

@@ -84,7 +84,7 @@ export class ViewChangedError extends TransportError {
 
 /**
  * This worker was removed from the run: a view it did not acknowledge (it was silent, e.g. frozen)
- * was committed without it. Fatal for the transport: the worker restarts with `--join`, or exits.
+ * was committed without it. Fatal for the transport: the worker exits (the run goes on without it).
  */
 export class FencedError extends TransportError {
   constructor(

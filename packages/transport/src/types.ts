@@ -98,7 +98,12 @@ export interface MembershipViews {
    * FencedError when this worker was removed, QuorumLostError when none is agreed in time.
    */
   after(epoch: number): Promise<MembershipView>;
-  /** Tells the view agreement which round this worker is in. */
+  /** True while a next view is being agreed: operations of the current one fail; wait with after(). */
+  readonly changing: boolean;
+  /**
+   * Tells the view agreement the first round whose communication this worker has not completed; a
+   * new view starts at the highest such round of its members (who skip communication until then).
+   */
   reportRound(round: number): void;
   /** Every view change so far, oldest first. */
   changes(): readonly ViewChange[];

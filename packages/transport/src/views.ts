@@ -113,6 +113,11 @@ export class ViewKeeper {
     return this.accepted !== undefined;
   }
 
+  /** MembershipViews.changing: the same as sealed. */
+  get changing(): boolean {
+    return this.accepted !== undefined;
+  }
+
   /** Set once this worker was removed from the run. */
   get fencedError(): FencedError | undefined {
     return this.fenced;
@@ -314,7 +319,7 @@ export class ViewKeeper {
   private fence(epoch: number, why: string): void {
     this.fenced = new FencedError(
       `${this.self} was removed from the run: ${why} (it was silent past the failure-detection timeout, e.g. frozen or cut off). ` +
-        `Restart it with --join to rejoin the run.`,
+        `The run goes on without it; this worker stops (joining a running run is not supported yet).`,
       epoch,
     );
     if (this.proposal?.timer) clearTimeout(this.proposal.timer);

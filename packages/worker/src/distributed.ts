@@ -10,6 +10,7 @@ import {
   parseSchedule,
   runAllReduceSgdWorker,
   runDsgdWorker,
+  topologyForView,
   workerIds,
   type AlgorithmEvent,
   type DsgdOptions,
@@ -116,9 +117,10 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
       // The same initial parameters on every worker (seed), a different batch order (worker seed).
       const replica = Replica.create(gpu, { spec, optimizer: config.optimizer, lrSchedule, batchSize: config.batchSize, seed: config.seed, name: id });
       const batches = new GpuBatcher(gpu, shard, { batchSize: config.batchSize, seed: workerBatchSeed(config.seed, index), label: id, augment });
+      let transport: Transport | undefined;
       try {
         await replica.compile(); // before joining: compiling blocks the event loop (and heartbeats)
-        const transport = await options.transportFor(id, index);
+        transport = await options.transportFor(id, index);
         emit({ type: 'start', worker: id, model: spec.name, parameters: replica.parameterCount, shardSamples: shard.numSamples, rounds, algo: config.algo, adapter: gpu.adapterDescription });
         const ctx = { gpu, transport, replica, batches, evalSet, ids, index, emit, signal: options.signal };
         const periodic = { rounds, localSteps: config.localSteps, evalEvery: config.evalEvery, consensusEvery: config.consensusEvery };
@@ -131,6 +133,7 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
                 localSteps: config.localSteps,
                 schedule,
                 topology,
+                topologyForView: (workers) => topologyForView(config.topology, workers, config.seed),
                 order: config.order,
                 finalMerge: merge,
                 seed: config.seed,
@@ -139,7 +142,15 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
               } satisfies DsgdOptions);
         emit({ type: 'done', worker: id, localAccuracy: result.localAccuracy, mergedAccuracy: result.mergedAccuracy, elapsedMs: performance.now() - start });
         if (options.onFinalParameters) await options.onFinalParameters(id, await replica.saveCheckpoint());
-        return { worker: id, ...result, params: await replica.getParameters() };
+        const params = await replica.getParameters();
+        // Finished: peers still merging or measuring keep their view (a Leave 'done' changes none).
+        await transport.close({ reason: 'done' });
+        return { worker: id, ...result, params };
+      } catch (error) {
+        // At once, so the peers change their view now instead of after the failure-detection
+        // timeout (the other workers of this process go on).
+        await transport?.close({ reason: 'failed', detail: error instanceof Error ? error.message : String(error) });
+        throw error;
       } finally {
         batches.destroy();
         replica.destroy();

@@ -30,12 +30,14 @@ export class GossipMixer {
   /**
    * @param ids worker ids by index (the topology's node numbering).
    * @param length floats of the flat vector (the replica's layout length).
+   * @param viewEpoch the membership view the ids are the members of (its exchanges fail when it changes).
    */
   constructor(
     private readonly gpu: Gpu,
     private readonly transport: Transport,
     private readonly ids: readonly string[],
     private readonly length: number,
+    private readonly viewEpoch?: number,
   ) {
     this.weights = gpu.createBuffer(4 * 64, STORAGE_USAGE, 'mixer/weights');
   }
@@ -57,8 +59,9 @@ export class GossipMixer {
    */
   async exchange(local: Float32Array, node: NodeMixing, key: { tensor: number; round: number }): Promise<Float32Array[]> {
     this.ensureStaging(node.recv.length);
-    const sends = node.send.map((e) => this.transport.send(this.idOf(e.peer), key, local));
-    const received = node.recv.map((e, k) => this.transport.receive(this.idOf(e.peer), key, { into: this.host[k] }));
+    const viewEpoch = this.viewEpoch;
+    const sends = node.send.map((e) => this.transport.send(this.idOf(e.peer), key, local, { viewEpoch }));
+    const received = node.recv.map((e, k) => this.transport.receive(this.idOf(e.peer), key, { into: this.host[k], viewEpoch }));
     // Settle both before rethrowing, so no rejection is left unobserved.
     const [sent, got] = await Promise.all([Promise.allSettled(sends), Promise.allSettled(received)]);
     for (const r of [...sent, ...got]) if (r.status === 'rejected') throw r.reason;

@@ -3,6 +3,7 @@
 // talks to whom without talking about it.
 import {
   buildTopology,
+  isConnected,
   onePeerExponential,
   parseTopologySpec,
   pushSum,
@@ -132,6 +133,58 @@ export function gossipTopology(spec: string, seed = 0): GossipTopology {
   const { weights } = buildTopology(parseTopologySpec(spec, { seed }));
   const nodes = weights.nodes;
   return { name: weights.name, n: weights.n, node: (_round, i) => nodes[i], at: () => weights };
+}
+
+/** A near-square torus RxC with R·C = n (R ≤ C), or undefined when n is prime (a 1×n torus is a ring). */
+function nearSquareTorus(n: number): string | undefined {
+  let rows = Math.floor(Math.sqrt(n));
+  while (n % rows !== 0) rows--;
+  return rows > 1 ? `torus:${rows}x${n / rows}` : undefined;
+}
+
+/**
+ * The same kind of topology for `n` workers: `ring` or `ring:16` → `ring:n`, `torus` → a near-square
+ * torus, `random-regular:16:4` → `random-regular:n:4`, `erdos-renyi:16:0.3` → `erdos-renyi:n:0.3`,
+ * `push-sum:16:random` → `push-sum:n:random`. Where the kind has no graph of that size (a torus of a
+ * prime, a d-regular graph with d ≥ n or n·d odd) it is the ring over n, the graph that stays
+ * connected over any live set.
+ */
+export function resizeTopologySpec(spec: string, n: number): string {
+  const [kind, , ...rest] = spec.trim().split(':');
+  switch (kind) {
+    case 'torus':
+      return nearSquareTorus(n) ?? `ring:${n}`;
+    case 'random-regular':
+    case 'regular': {
+      const d = Number(rest[0]);
+      if (d >= n - 1) return `complete:${n}`;
+      return (n * d) % 2 === 0 ? `${kind}:${n}:${d}` : `ring:${n}`;
+    }
+    case 'erdos-renyi':
+    case 'er':
+    case 'push-sum':
+      return [kind, String(n), ...rest].join(':');
+    default:
+      return `${kind}:${n}`;
+  }
+}
+
+/**
+ * The run's topology over the `n` live workers of a membership view (ALGORITHMS.md "elastic runs"):
+ * the configured kind resized to n (resizeTopologySpec), with its own weights (Metropolis–Hastings
+ * on the new graph: doubly stochastic, so the survivors' mean is preserved). A resized graph that
+ * cannot be built or is not connected (an Erdős–Rényi draw) falls back to the ring over n.
+ */
+export function topologyForView(spec: string, n: number, seed = 0): GossipTopology {
+  const resized = resizeTopologySpec(spec, n);
+  if (/^(one-peer-exponential|one-peer|push-sum):/.test(resized)) return gossipTopology(resized, seed);
+  try {
+    const { graph } = buildTopology(parseTopologySpec(resized, { seed }));
+    if (isConnected(graph)) return gossipTopology(resized, seed);
+  } catch {
+    // no graph of that kind and size: the ring below
+  }
+  return gossipTopology(`ring:${n}`, seed);
 }
 
 export interface PlanContext {

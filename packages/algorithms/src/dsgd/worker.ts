@@ -9,7 +9,8 @@
 import { STORAGE_USAGE, type Gpu } from '@gossamer/gpu';
 import { isPowerOfTwo, onePeerHypercube, type NodeMixing } from '@gossamer/topology';
 import type { BatchSource, EvalSet, Replica } from '@gossamer/model';
-import type { Transport } from '@gossamer/transport';
+import type { MembershipView, Transport } from '@gossamer/transport';
+import { isViewFault, ViewFollower, type ViewEvent } from '../elastic.js';
 import { GossipMixer, TENSOR } from './mixer.js';
 import { gossipTopology, planRound, type CommunicationSchedule, type GossipTopology, type PlanContext } from './schedule.js';
 
@@ -24,6 +25,8 @@ export interface DsgdOptions {
   schedule: CommunicationSchedule;
   /** Needed by the `gossip` schedule. */
   topology?: GossipTopology;
+  /** The topology over the members of a later view (default: none; a gossip run then cannot shrink). */
+  topologyForView?: (workers: number) => GossipTopology;
   order: 'adapt-then-combine' | 'overlapped';
   finalMerge: FinalMerge;
   /** Shared by all workers: seeds the random pairings. */
@@ -43,6 +46,8 @@ export interface WorkerContext {
   /** Worker ids by index: the topology's node numbering and the all-reduce order. */
   ids: readonly string[];
   index: number;
+  /** The membership view `ids` are the members of: communication fails with ViewChangedError when it changes. */
+  viewEpoch?: number;
   emit?: (event: AlgorithmEvent) => void;
   signal?: AbortSignal;
 }
@@ -74,11 +79,13 @@ export interface MergedEvent {
   accuracy?: number;
   testLoss?: number;
   /** Ξ² after the merge (0 for an exact merge, up to float rounding). */
-  consensusDistance: number;
+  consensusDistance?: number;
   commMs: number;
+  /** The members merged over, when they are not the run's initial workers. */
+  members?: readonly string[];
 }
 
-export type AlgorithmEvent = RoundEvent | MergedEvent;
+export type AlgorithmEvent = RoundEvent | MergedEvent | ViewEvent;
 
 export interface DsgdResult {
   /** Test accuracy of the local model before the merge. */
@@ -94,14 +101,22 @@ export function roundEvent(transport: Transport, fields: Omit<RoundEvent, 'type'
 }
 
 /** Ξ² = (1/n) Σ ‖x_i − x̄‖², by two all-reduces (x̄, then the mean of the squared distances). */
-export async function consensusDistance(transport: Transport, ids: readonly string[], local: Float32Array, round: number, tensor: number): Promise<number> {
+export async function consensusDistance(transport: Transport, ids: readonly string[], local: Float32Array, round: number, tensor: number, viewEpoch?: number): Promise<number> {
   const mean = Float32Array.from(local);
-  await transport.allReduce({ tensor, round }, mean, { group: ids, collectiveId: 1 });
+  await transport.allReduce({ tensor, round }, mean, { group: ids, collectiveId: 1, viewEpoch });
   let d = 0;
   for (let i = 0; i < local.length; i++) d += (local[i] - mean[i]) ** 2;
   const scalar = Float32Array.of(d);
-  await transport.allReduce({ tensor, round }, scalar, { group: ids, collectiveId: 2 });
+  await transport.allReduce({ tensor, round }, scalar, { group: ids, collectiveId: 2, viewEpoch });
   return scalar[0];
+}
+
+/**
+ * The workers of `view` in the run's own order: the initial workers that are still members, in
+ * their order (so a ring closes over a gap and neighbours stay neighbours), then any that joined.
+ */
+export function orderedMembers(initial: readonly string[], view: MembershipView): string[] {
+  return [...initial.filter((id) => view.members.includes(id)), ...view.members.filter((id) => !initial.includes(id))];
 }
 
 export async function readParameters(ctx: WorkerContext): Promise<Float32Array> {
@@ -124,7 +139,7 @@ export async function finalMerge(ctx: WorkerContext, mixer: GossipMixer, merge: 
       return `exact (${Math.log2(n)} rounds of one-peer hypercube gossip)`;
     }
     const local = await readParameters(ctx);
-    await ctx.transport.allReduce({ tensor: TENSOR.merge, round }, local, { group: ctx.ids });
+    await ctx.transport.allReduce({ tensor: TENSOR.merge, round }, local, { group: ctx.ids, viewEpoch: ctx.viewEpoch });
     ctx.gpu.write(ctx.replica.params, 0, local);
     return 'exact (all-reduce)';
   }
@@ -160,81 +175,116 @@ export async function pushSumMix(ctx: WorkerContext, mixer: GossipMixer, node: N
 }
 
 export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): Promise<DsgdResult> {
-  const { gpu, transport, replica, ids, index } = ctx;
-  const id = ids[index];
+  const { gpu, transport, replica } = ctx;
+  const id = ctx.ids[ctx.index];
   const emit = ctx.emit ?? (() => {});
-  const plan: PlanContext = { schedule: options.schedule, rounds: options.rounds, workers: ids.length, seed: options.seed, topology: options.topology };
   const pushSum = options.topology?.pushSum === true && options.schedule.kind === 'gossip';
   // Push-sum messages are [w·z, w]: one float longer than the parameters.
-  const mixer = new GossipMixer(gpu, transport, ids, replica.layout.length + (pushSum ? 1 : 0));
-  const mergeMixer = pushSum ? new GossipMixer(gpu, transport, ids, replica.layout.length) : mixer;
+  const length = replica.layout.length + (pushSum ? 1 : 0);
+  // What depends on the members, built for each view this worker is in (ALGORITHMS.md "elastic
+  // runs"); view 0 is the run as configured.
+  let view: WorkerContext = ctx;
+  // (assigned by the follower's first onView, in its constructor)
+  let plan!: PlanContext;
+  let mixer!: GossipMixer;
+  let mergeMixer!: GossipMixer;
+  const destroyMixers = (): void => {
+    (mixer as GossipMixer | undefined)?.destroy();
+    if (mergeMixer !== mixer) (mergeMixer as GossipMixer | undefined)?.destroy();
+  };
+  const follower = new ViewFollower(transport, emit, (v) => {
+    const members = orderedMembers(ctx.ids, v);
+    view = { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: v.epoch };
+    const gossip = options.schedule.kind === 'gossip';
+    const topology = v.epoch === 0 || !gossip ? options.topology : options.topologyForView?.(members.length);
+    if (gossip && topology === undefined) throw new Error(`${id}: the run's workers changed and its gossip topology has no rule to re-form (topologyForView)`);
+    plan = { schedule: options.schedule, rounds: options.rounds, workers: members.length, seed: options.seed, topology };
+    destroyMixers();
+    mixer = new GossipMixer(gpu, transport, members, length, v.epoch);
+    mergeMixer = pushSum ? new GossipMixer(gpu, transport, members, replica.layout.length, v.epoch) : mixer;
+  });
   let pushWeight = 1;
   const anchor = options.order === 'overlapped' ? gpu.createBuffer(4 * replica.layout.length, STORAGE_USAGE, `${id}/anchor`) : undefined;
   const result: DsgdResult = {};
   let step = 0;
   try {
     for (let round = 0; round < options.rounds && !ctx.signal?.aborted; round++) {
-      const todo = planRound(plan, round, index);
+      await follower.settle();
       const t0 = performance.now();
-      let commMs = 0;
-      if (todo.kind === 'mix' && options.order === 'overlapped' && anchor && !pushSum) {
+      if (options.order === 'overlapped' && anchor && !pushSum && planRound(plan, round, view.index).kind === 'mix') {
         // D-PSGD: x^t leaves before the local steps; the steps run while it is in flight.
-        const local = await readParameters(ctx);
+        const local = await readParameters(view);
         const copy = gpu.beginStep('anchor');
         copy.copy(replica.params, 0, anchor, 0, 4 * replica.layout.length);
         copy.submit();
-        const inFlight = mixer.exchange(local, todo.node, { tensor: TENSOR.params, round });
+        // Redone in a later view from the same x^t, if one interrupts it.
+        const inFlight = follower.communicate(round, async () => {
+          const todo = planRound(plan, round, view.index);
+          return todo.kind === 'mix' ? { node: todo.node, received: await mixer.exchange(local, todo.node, { tensor: TENSOR.params, round }) } : undefined;
+        });
         inFlight.catch(() => undefined); // observed below
         replica.trainSteps(ctx.batches, options.localSteps);
         const loss = await replica.takeLoss();
         const t1 = performance.now();
-        const received = await inFlight;
+        const mixed = await inFlight;
         // x ← x^{t+½} + Σ_j W_ij x_j^t − x^t = 1·x^{t+½} + (w_ii − 1)·x^t + Σ_{j≠i} W_ij x_j^t
-        mixer.apply(replica.paramSpan, 1, received, todo.node.recv.map((e) => e.w), [{ values: anchor, weight: todo.node.self - 1 }]);
-        commMs = performance.now() - t1;
+        if (mixed) mixer.apply(replica.paramSpan, 1, mixed.received, mixed.node.recv.map((e) => e.w), [{ values: anchor, weight: mixed.node.self - 1 }]);
+        const commMs = performance.now() - t1;
         step += options.localSteps;
-        await finishRound(round, loss, t1 - t0, commMs, 'mix');
+        await finishRound(round, loss, t1 - t0, commMs, mixed ? 'mix' : 'none');
         continue;
       }
       replica.trainSteps(ctx.batches, options.localSteps);
       step += options.localSteps;
       const loss = await replica.takeLoss();
       const t1 = performance.now();
-      if (todo.kind === 'mix' && pushSum) {
-        pushWeight = await pushSumMix(ctx, mixer, todo.node, pushWeight, round);
-      } else if (todo.kind === 'mix') {
-        await mixer.mix(replica.paramSpan, await readParameters(ctx), todo.node, { tensor: TENSOR.params, round });
-      } else if (todo.kind === 'average') {
-        const local = await readParameters(ctx);
-        await transport.allReduce({ tensor: TENSOR.average, round }, local, { group: ids });
-        gpu.write(replica.params, 0, local);
-      }
-      if (todo.kind !== 'none') await gpu.sync();
-      commMs = performance.now() - t1;
-      await finishRound(round, loss, t1 - t0, commMs, todo.kind);
+      const communication = await follower.communicate(round, async (): Promise<RoundEvent['communication']> => {
+        const todo = planRound(plan, round, view.index);
+        if (todo.kind === 'mix' && pushSum) {
+          pushWeight = await pushSumMix(view, mixer, todo.node, pushWeight, round);
+        } else if (todo.kind === 'mix') {
+          await mixer.mix(replica.paramSpan, await readParameters(view), todo.node, { tensor: TENSOR.params, round });
+        } else if (todo.kind === 'average') {
+          const local = await readParameters(view);
+          await transport.allReduce({ tensor: TENSOR.average, round }, local, { group: view.ids, viewEpoch: view.viewEpoch });
+          gpu.write(replica.params, 0, local);
+        }
+        return todo.kind;
+      });
+      if (communication !== undefined && communication !== 'none') await gpu.sync();
+      const commMs = performance.now() - t1;
+      await finishRound(round, loss, t1 - t0, commMs, communication ?? 'none');
     }
 
     if (ctx.evalSet && result.localAccuracy === undefined) result.localAccuracy = (await replica.evaluate(ctx.evalSet)).accuracy;
     if (options.finalMerge.kind !== 'none') {
       const t0 = performance.now();
-      const method = await finalMerge(ctx, mergeMixer, options.finalMerge, options.rounds);
+      // Every attempt starts from the same pre-merge parameters: a merge interrupted by a view change
+      // is redone over the new members, so the survivors end with the exact mean of theirs.
+      const before = await readParameters(view);
+      let attempts = 0;
+      const method = await follower.communicate(options.rounds, async () => {
+        if (attempts++ > 0) gpu.write(replica.params, 0, before);
+        return finalMerge(view, mergeMixer, options.finalMerge, options.rounds);
+      });
       await gpu.sync();
       const commMs = performance.now() - t0;
-      const consensus = await consensusDistance(transport, ids, await readParameters(ctx), options.rounds, TENSOR.metrics);
+      const merged = await readParameters(view);
+      const consensus = await follower.measure(() => consensusDistance(transport, view.ids, merged, options.rounds, TENSOR.metrics, view.viewEpoch));
       const e = ctx.evalSet ? await replica.evaluate(ctx.evalSet) : undefined;
       result.mergedAccuracy = e?.accuracy;
-      emit({ type: 'merged', worker: id, round: options.rounds, method, accuracy: e?.accuracy, testLoss: e?.loss, consensusDistance: consensus, commMs });
+      const members = follower.epoch > 0 ? { members: view.ids } : {};
+      emit({ type: 'merged', worker: id, round: options.rounds, method: method ?? 'none (the run had merged without it)', accuracy: e?.accuracy, testLoss: e?.loss, consensusDistance: consensus, commMs, ...members });
     }
     return result;
   } finally {
-    mixer.destroy();
-    if (mergeMixer !== mixer) mergeMixer.destroy();
+    destroyMixers();
     anchor?.destroy();
   }
 
   async function finishRound(round: number, loss: number, computeMs: number, commMs: number, communication: RoundEvent['communication']): Promise<void> {
     const event = roundEvent(transport, { worker: id, round, step, loss, communication, computeMs, commMs });
-    const accuracy = await measureRound(ctx, event, options);
+    const accuracy = await measureRound(view, event, options);
     if (accuracy !== undefined) result.localAccuracy = accuracy;
     emit(event);
   }
@@ -254,7 +304,12 @@ export async function measureRound(
   const last = round === options.rounds - 1;
   const every = (n: number) => n > 0 && round % n === n - 1;
   if (options.consensusEvery > 0 && (every(options.consensusEvery) || last)) {
-    event.consensusDistance = await consensusDistance(ctx.transport, ctx.ids, await readParameters(ctx), round, TENSOR.metrics);
+    try {
+      event.consensusDistance = await consensusDistance(ctx.transport, ctx.ids, await readParameters(ctx), round, TENSOR.metrics, ctx.viewEpoch);
+    } catch (error) {
+      // A view change interrupted the measurement: it changes no state, so it is not redone.
+      if (ctx.viewEpoch === undefined || !isViewFault(error)) throw error;
+    }
   }
   if (ctx.evalSet && (every(options.evalEvery) || last)) {
     const e = await ctx.replica.evaluate(ctx.evalSet);

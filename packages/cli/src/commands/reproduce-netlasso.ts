@@ -107,7 +107,7 @@ export async function runNetlassoProcesses(o: { url: string; specFile: string; w
       const ari = e.ari === null || e.ari === undefined ? '' : `, ARI ${e.ari.toFixed(3)}`;
       console.log(`    λ = ${e.lambda!.toFixed(4)}: ${e.iterations} iterations, ${e.clusters} clusters${ari}, ${e.seconds!.toFixed(1)} s (waiting ${e.waitSeconds!.toFixed(1)} s)`);
     }
-  });
+  }, { onFailure: 'abort' }); // Network Lasso does not continue on survivors yet: one failure ends the run
   const outputs = Array.from({ length: o.workers }, (_, k) => JSON.parse(readFileSync(join(o.dir, `w${k}.json`), 'utf8')) as NetlassoWorkerOutput);
   const workersAgree = outputs.every((w) => w.reports.every((r, l) => r.iterations === outputs[0].reports[l].iterations && r.x === outputs[0].reports[l].x));
   return { label: o.label, workers: o.workers, outputs, seconds: (performance.now() - started) / 1000, workersAgree };

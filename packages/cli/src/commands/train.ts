@@ -5,7 +5,8 @@ import { Gpu } from '@gossamer/gpu';
 import { loadRunConfig, resolveRunConfig, trainSingleWorker, type DatasetSpec, type RunConfig, type RunEvent } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
 import { startNatsServer, type NatsServer } from '@gossamer/transport';
-import { launchDistributed } from '../launch.js';
+import { formatRunSummary, launchDistributed } from '../launch.js';
+import { millisecondsFlag } from '../nats-join.js';
 import { runNetlassoProcesses } from './reproduce-netlasso.js';
 import { ProgressView } from '../progress.js';
 
@@ -172,6 +173,8 @@ export const train: Command = {
     'slowmo-gamma': { type: 'string' },
     bandwidth: { type: 'string' },
     nats: { type: 'string' },
+    'on-failure': { type: 'string' },
+    'peer-timeout': { type: 'string' },
     problem: { type: 'string' },
     lambdas: { type: 'string' },
     out: { type: 'string' },
@@ -200,6 +203,8 @@ export const train: Command = {
     'slowmo-gamma': 'slowmo: base learning rate γ in u ← βu + (a − x̄)/γ, a ← a − αγu (default 1)',
     bandwidth: 'throttle each worker\'s link to this many Mbit/s (default unlimited)',
     nats: 'use this NATS server instead of starting one (distributed runs)',
+    'on-failure': 'a worker process fails: continue (default: the survivors agree on a new view and go on) | abort (stop every worker, exit 1)',
+    'peer-timeout': 'ms of silence after which a worker is declared gone (heartbeats every 1000 ms) (default 3000)',
     problem: 'netlasso: the problem spec (JSON: a generator + seed, nodes/edges CSV, or a problem document)',
     lambdas: 'netlasso: λ list (0,0.1,1) or path:<start>,<factor>,<count> (default path:0.01,1.5,12)',
     dataset: 'mnist | blobs[:samples,classes,features] | csv:<path>[:<label column>] (default mnist)',
@@ -223,6 +228,9 @@ export const train: Command = {
   async run(values, _positionals, { log }) {
     if (str(values, 'algo') === 'netlasso') return trainNetlasso(values);
     const config = await runConfigFrom(values);
+    const onFailure = str(values, 'on-failure') ?? 'continue';
+    if (onFailure !== 'continue' && onFailure !== 'abort') throw new UsageError(`--on-failure ${onFailure}: use continue or abort`);
+    const peerTimeoutMs = str(values, 'peer-timeout') === undefined ? undefined : millisecondsFlag(values, 'peer-timeout');
     const adapter = str(values, 'adapter');
     const runDir = resolve(str(values, 'out') ?? defaultRunDir(`${config.algo}-${config.model}`));
     mkdirSync(runDir, { recursive: true });
@@ -239,17 +247,19 @@ export const train: Command = {
       view?.handle(e);
     };
     if (config.workers > 1 || config.algo !== 'local') {
-      const summary = await launchDistributed(config, { runDir, nats: str(values, 'nats'), adapter, json, quiet: values.quiet === true, log });
-      writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ ...summary, runDir }, null, 2)}\n`);
-      if (!json) {
-        const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).toFixed(2)}%`);
-        console.log(
-          `done: ${summary.workers} workers, mean local test accuracy ${pct(summary.meanLocalAccuracy)}` +
-            `${summary.mergedAccuracy !== undefined ? `, merged model ${pct(summary.mergedAccuracy)}` : ''} (${(summary.elapsedMs / 1000).toFixed(0)} s)\n` +
-            `run directory: ${runDir} (config.json, metrics.jsonl, workers/<id>.ckpt, summary.json)`,
-        );
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        const summary = await launchDistributed(config, { runDir, nats: str(values, 'nats'), adapter, json, quiet: values.quiet === true, log, onFailure, peerTimeoutMs, signal: abort.signal });
+        writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ ...summary, runDir }, null, 2)}\n`);
+        if (!json) console.log(formatRunSummary(summary, runDir));
+        return summary.interrupted ? 130 : 0;
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
       }
-      return 0;
     }
     const gpu = await Gpu.create(adapter ? { adapter } : {});
     const abort = new AbortController();

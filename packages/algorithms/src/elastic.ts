@@ -1,0 +1,133 @@
+// Following the run's membership view from inside an algorithm's loop (ALGORITHMS.md "elastic
+// runs"). Every algorithm's communication goes through `communicate(round, attempt)`: the attempt is
+// planned over the current view's members and tagged with its epoch; if a member fails meanwhile,
+// the transport fails it with ViewChangedError (or PeerLeftError), the survivors agree on the next
+// view at a round boundary, and the round's communication is redone over the new members, or skipped
+// when the new view starts after it (others had completed it). A fault-free run never leaves view 0,
+// whose envelopes are byte for byte those of a run without views.
+import { PeerLeftError, ViewChangedError, type MembershipView, type Transport } from '@gossamer/transport';
+
+/** A view change as an algorithm event: who is in the run from which round on. */
+export interface ViewEvent {
+  type: 'view';
+  worker: string;
+  epoch: number;
+  members: readonly string[];
+  /** The first round communicated in this view. */
+  startRound: number;
+  removed: readonly string[];
+  added: readonly string[];
+  /** How long this worker waited for the view to be agreed, ms. */
+  waitedMs: number;
+}
+
+/** True for the errors a view change produces: the operation can be redone in the next view. */
+export function isViewFault(error: unknown): boolean {
+  return error instanceof ViewChangedError || (error instanceof PeerLeftError && error.reason !== 'done');
+}
+
+export class ViewFollower {
+  private view: MembershipView;
+
+  /**
+   * @param onView called with the current view at once, then (before any communication in it) with
+   *   each later view this worker adopts, to rebuild what depends on the members (topology, mixer,
+   *   ring order).
+   */
+  constructor(
+    private readonly transport: Transport,
+    private readonly emit: (event: ViewEvent) => void = () => {},
+    private readonly onView: (view: MembershipView) => void = () => {},
+  ) {
+    this.view = transport.views.current();
+    onView(this.view);
+  }
+
+  get current(): MembershipView {
+    return this.view;
+  }
+
+  get epoch(): number {
+    return this.view.epoch;
+  }
+
+  /** The current view's members, sorted: the node numbering of topologies and the ring order. */
+  get members(): readonly string[] {
+    return this.view.members;
+  }
+
+  /** This worker's index among the members. */
+  get index(): number {
+    return this.view.members.indexOf(this.transport.id);
+  }
+
+  /**
+   * Round `round`'s communication, `attempt(view)`, in the current view; redone in each later view
+   * that interrupts it, or skipped (undefined) when the view that ends up current starts after
+   * `round`. Other errors propagate. On success the transport learns that `round` is complete.
+   */
+  async communicate<T>(round: number, attempt: (view: MembershipView) => Promise<T>): Promise<T | undefined> {
+    for (;;) {
+      await this.settle();
+      if (round < this.view.startRound) {
+        this.transport.views.reportRound(round + 1); // skipped: done, as far as views are concerned
+        return undefined;
+      }
+      try {
+        const result = await attempt(this.view);
+        // Synchronously after the last message resolved: an acknowledgement of a view proposal
+        // (which carries this round) cannot slip in between.
+        this.transport.views.reportRound(round + 1);
+        return result;
+      } catch (error) {
+        if (!isViewFault(error)) throw error;
+        await this.next();
+      }
+    }
+  }
+
+  /**
+   * A measurement (the consensus distance): run once in the current view; undefined when a view
+   * change interrupts it (nothing to redo: it changes no state).
+   */
+  async measure<T>(attempt: (view: MembershipView) => Promise<T>): Promise<T | undefined> {
+    if (this.transport.views.changing || this.transport.views.current().epoch !== this.view.epoch) return undefined;
+    try {
+      return await attempt(this.view);
+    } catch (error) {
+      if (isViewFault(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Adopts the transport's view, first waiting for the one being agreed (if any). */
+  async settle(): Promise<void> {
+    if (this.transport.views.changing) await this.next();
+    else if (this.transport.views.current().epoch !== this.view.epoch) this.adopt(this.transport.views.current(), 0);
+  }
+
+  /** Waits for the first view after the current one and adopts it. */
+  private async next(): Promise<void> {
+    const t0 = performance.now();
+    const view = await this.transport.views.after(this.view.epoch);
+    this.adopt(view, performance.now() - t0);
+    // A further change may already be under way (a second failure during the first).
+    if (this.transport.views.changing) await this.next();
+  }
+
+  private adopt(view: MembershipView, waitedMs: number): void {
+    const previous = this.view;
+    this.view = view;
+    this.onView(view);
+    this.emit({
+      type: 'view',
+      worker: this.transport.id,
+      epoch: view.epoch,
+      members: view.members,
+      startRound: view.startRound,
+      removed: previous.members.filter((m) => !view.members.includes(m)),
+      added: view.members.filter((m) => !previous.members.includes(m)),
+      waitedMs,
+    });
+  }
+}
