@@ -48,6 +48,8 @@ export interface WorkerContext {
   index: number;
   /** The membership view `ids` are the members of: communication fails with ViewChangedError when it changes. */
   viewEpoch?: number;
+  /** That view's first round (MembershipView.startRound). */
+  viewStartRound?: number;
   emit?: (event: AlgorithmEvent) => void;
   signal?: AbortSignal;
 }
@@ -194,7 +196,7 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
   };
   const follower = new ViewFollower(transport, emit, (v) => {
     const members = orderedMembers(ctx.ids, v);
-    view = { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: v.epoch };
+    view = { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: v.epoch, viewStartRound: v.startRound };
     const gossip = options.schedule.kind === 'gossip';
     const topology = v.epoch === 0 || !gossip ? options.topology : options.topologyForView?.(members.length);
     if (gossip && topology === undefined) throw new Error(`${id}: the run's workers changed and its gossip topology has no rule to re-form (topologyForView)`);
@@ -270,7 +272,7 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
       await gpu.sync();
       const commMs = performance.now() - t0;
       const merged = await readParameters(view);
-      const consensus = await follower.measure(() => consensusDistance(transport, view.ids, merged, options.rounds, TENSOR.metrics, view.viewEpoch));
+      const consensus = measurable(view, options.rounds) ? await follower.measure(() => consensusDistance(transport, view.ids, merged, options.rounds, TENSOR.metrics, view.viewEpoch)) : undefined;
       const e = ctx.evalSet ? await replica.evaluate(ctx.evalSet) : undefined;
       result.mergedAccuracy = e?.accuracy;
       const members = follower.epoch > 0 ? { members: view.ids } : {};
@@ -291,6 +293,16 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
 }
 
 /**
+ * Whether round `round`'s measurements (all-reduces every member must join) are taken in the
+ * worker's view: not in the view's first round or before. A worker that adopts a view during a
+ * round's communication is at most at the view's start round (it acknowledged it from there), so
+ * past it every member is in the view from the round's start, and none waits for one that skipped.
+ */
+export function measurable(ctx: WorkerContext, round: number): boolean {
+  return !ctx.viewEpoch || round > (ctx.viewStartRound ?? 0);
+}
+
+/**
  * Adds the round's measurements to `event`: the consensus distance every `consensusEvery` rounds and
  * the local model's test metrics every `evalEvery` rounds (both also in the last round). Returns the
  * test accuracy of the last round, when measured.
@@ -303,7 +315,7 @@ export async function measureRound(
   const round = event.round;
   const last = round === options.rounds - 1;
   const every = (n: number) => n > 0 && round % n === n - 1;
-  if (options.consensusEvery > 0 && (every(options.consensusEvery) || last)) {
+  if (options.consensusEvery > 0 && (every(options.consensusEvery) || last) && measurable(ctx, round)) {
     try {
       event.consensusDistance = await consensusDistance(ctx.transport, ctx.ids, await readParameters(ctx), round, TENSOR.metrics, ctx.viewEpoch);
     } catch (error) {

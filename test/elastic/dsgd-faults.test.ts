@@ -1,0 +1,140 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { decodeCheckpoint } from '@gossamer/model';
+import { resolveRunConfig, simulateRun, type RunConfig } from '@gossamer/worker';
+
+// Issue 14's first "done when": the README's run shape (D-SGD on a ring, 4 worker processes, exact
+// final merge) loses a worker mid-run to kill -9, or to SIGSTOP past the failure-detection timeout,
+// and still completes: exit 0, the survivors agree on one new view, their merged models are the same
+// bits, and the model is as good as the fault-free run's (the in-process simulation, which equals a
+// fault-free multi-process run bit for bit) within a stated margin.
+const bin = resolve(__dirname, '../../packages/cli/dist/bin.js');
+const PEER_TIMEOUT_MS = 3000;
+/** Detection (the peer timeout), the agreement (an ack round, bounded by the peer timeout) and slack for a 2-core CI machine. */
+const RECOVERY_BOUND_MS = 2 * PEER_TIMEOUT_MS + 4000;
+/** Merged accuracy may trail the fault-free run by this much: a quarter of the data is gone for the rest of the run. */
+const ACCURACY_MARGIN = 0.05;
+
+interface Line {
+  time: string;
+  type: string;
+  worker?: string;
+  round?: number;
+  epoch?: number;
+  members?: string[];
+  startRound?: number;
+  removed?: string[];
+  accuracy?: number;
+  consensusDistance?: number;
+}
+
+const config: RunConfig = resolveRunConfig({
+  algo: 'dsgd',
+  topology: 'ring',
+  schedule: 'gossip',
+  merge: 'exact',
+  dataset: { kind: 'blobs', samples: 1600, classes: 4, features: 8 },
+  model: 'mlp:16',
+  optimizer: { kind: 'momentum', lr: 0.05, momentum: 0.9 },
+  batchSize: 16,
+  workers: 4,
+  rounds: 70,
+  localSteps: 2,
+  evalEvery: 0,
+  consensusEvery: 5,
+  seed: 3,
+});
+
+/** The pid of the worker process hosting `id` in the run written to `dir`. */
+function workerPid(dir: string, id: string): number {
+  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  const line = ps.split('\n').find((l) => l.includes(`${dir}/run/config.json`) && l.includes(` --id ${id} `));
+  if (!line) throw new Error(`no worker process for ${id} in\n${ps}`);
+  return Number(line.trim().split(/\s+/)[0]);
+}
+
+/**
+ * Runs `train` on `config` and calls `fault(dir)` once worker w1 has reported round `atRound`.
+ * Returns the exit code, every JSON line, the summary, and when the fault was injected.
+ */
+async function runWithFault(atRound: number, fault: (dir: string) => void): Promise<{ code: number | null; lines: Line[]; summary: Record<string, unknown>; dir: string; faultAt: number; stderr: string }> {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npx turbo run build" first (npm test does)`);
+  const dir = mkdtempSync(join(tmpdir(), 'gossamer-elastic-'));
+  const configFile = join(dir, 'run.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const child = spawn(process.execPath, [bin, 'train', '--config', configFile, '--out', join(dir, 'run'), '--json', '--peer-timeout', String(PEER_TIMEOUT_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Line[] = [];
+  let faultAt = 0;
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    const line = JSON.parse(text) as Line;
+    lines.push(line);
+    if (faultAt === 0 && line.type === 'round' && line.worker === 'w1' && line.round === atRound) {
+      faultAt = Date.now();
+      fault(dir);
+    }
+  });
+  const code = await new Promise<number | null>((done) => child.on('close', done));
+  const summary = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as Record<string, unknown>;
+  return { code, lines, summary, dir, faultAt, stderr };
+}
+
+async function expectSurvivorsMerged(result: Awaited<ReturnType<typeof runWithFault>>, lost: string): Promise<void> {
+  const { code, lines, summary, dir, faultAt, stderr } = result;
+  expect(code, stderr.slice(-3000)).toBe(0);
+  expect(faultAt).toBeGreaterThan(0);
+  const survivors = ['w0', 'w1', 'w2', 'w3'].filter((w) => w !== lost);
+  // One new view, the same on every survivor, without the lost worker.
+  const views = lines.filter((l) => l.type === 'view');
+  expect(views.map((v) => v.worker).sort()).toEqual(survivors);
+  for (const v of views) {
+    expect(v.epoch).toBe(1);
+    expect(v.members).toEqual(survivors);
+    expect(v.removed).toEqual([lost]);
+    expect(v.startRound).toBe(views[0].startRound);
+    // No survivor waited longer than detection + agreement (never the 600 s receive timeout).
+    expect(Date.parse(v.time) - faultAt).toBeLessThan(RECOVERY_BOUND_MS);
+  }
+  // Every survivor trained every round and merged over the survivors.
+  for (const w of survivors) expect(lines.filter((l) => l.type === 'round' && l.worker === w).length).toBe(config.rounds);
+  const merged = lines.filter((l) => l.type === 'merged');
+  expect(merged.map((m) => m.worker).sort()).toEqual(survivors);
+  for (const m of merged) expect(m.consensusDistance).toBe(0);
+  // Exact merge: identical bits over the survivors.
+  const params = survivors.map((w) => decodeCheckpoint(readFileSync(join(dir, 'run', 'workers', `${w}.ckpt`))).sections.get('params') as Float32Array);
+  for (const p of params.slice(1)) expect(Buffer.from(p.buffer, p.byteOffset, p.byteLength).equals(Buffer.from(params[0].buffer, params[0].byteOffset, params[0].byteLength))).toBe(true);
+  // The summary records the loss, the view and who finished.
+  expect(summary.finished).toEqual(survivors);
+  expect((summary.views as { epoch: number; removed: string[] }[]).map((v) => [v.epoch, v.removed])).toEqual([[1, [lost]]]);
+  expect((summary.failures as { workers: string }[]).map((f) => f.workers)).toEqual([lost]);
+  // As good as the fault-free run, within the margin.
+  const faultFree = await simulateRun({ ...config, evalEvery: 0 });
+  expect(faultFree.length).toBe(4);
+  const reference = faultFree[0].mergedAccuracy as number;
+  expect(merged[0].accuracy as number).toBeGreaterThan(reference - ACCURACY_MARGIN);
+}
+
+describe('elastic D-SGD over real worker processes and a real nats-server', () => {
+  it('a worker killed with SIGKILL mid-run: the survivors re-form the ring, finish, and merge to identical bits', async () => {
+    const result = await runWithFault(20, (dir) => process.kill(workerPid(dir, 'w1'), 'SIGKILL'));
+    expect((result.summary.failures as { exit: string }[])[0].exit).toBe('SIGKILL');
+    await expectSurvivorsMerged(result, 'w1');
+  });
+
+  it('a worker frozen (SIGSTOP) past the timeout is removed; woken (SIGCONT), it learns it was fenced and exits', async () => {
+    const result = await runWithFault(20, (dir) => {
+      const pid = workerPid(dir, 'w1');
+      process.kill(pid, 'SIGSTOP');
+      setTimeout(() => process.kill(pid, 'SIGCONT'), 2 * PEER_TIMEOUT_MS + 2000);
+    });
+    const failure = (result.summary.failures as { exit: string; detail: string }[])[0];
+    expect(failure.exit).toBe('code 1');
+    expect(failure.detail).toMatch(/w1 was removed from the run/);
+    await expectSurvivorsMerged(result, 'w1');
+  });
+});
