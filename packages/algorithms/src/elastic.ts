@@ -68,7 +68,9 @@ export class ViewFollower {
    */
   async communicate<T>(round: number, attempt: (view: MembershipView) => Promise<T>): Promise<T | undefined> {
     for (;;) {
-      await this.settle();
+      // Without a change there is no await before the attempt: it starts synchronously, so CO2's
+      // all-reduce leaves before the next round's steps are encoded.
+      if (this.outdated) await this.settle();
       if (round < this.view.startRound) {
         this.transport.views.reportRound(round + 1); // skipped: done, as far as views are concerned
         return undefined;
@@ -98,6 +100,11 @@ export class ViewFollower {
       if (isViewFault(error)) return undefined;
       throw error;
     }
+  }
+
+  /** The transport has (or is agreeing) a view this follower has not adopted. */
+  private get outdated(): boolean {
+    return this.transport.views.changing || this.transport.views.current().epoch !== this.view.epoch;
   }
 
   /** Adopts the transport's view, first waiting for the one being agreed (if any). */

@@ -2,3 +2,4 @@ export * from './netlasso/index.js';
 export * from './dsgd/index.js';
 export * from './co2/index.js';
 export * from './elastic.js';
+export * from './heal.js';

@@ -45,8 +45,9 @@ function recording(inner: Transport, log: string[], records: Recorded[]): Transp
     send: (to, key, data, options) => inner.send(to, key, data, options),
     receive: (from, key, options) => inner.receive(from, key, options),
     membership: () => inner.membership(),
+    views: inner.views,
     stats: () => inner.stats(),
-    close: () => inner.close(),
+    close: (options) => inner.close(options),
     async allReduce(key: TransferKey, data: Float32Array, options?: AllReduceOptions): Promise<Float32Array> {
       if (key.tensor !== TENSOR.average) return inner.allReduce(key, data, options);
       const input = Float32Array.from(data);

@@ -11,9 +11,18 @@
 //
 // At most one all-reduce is pending at a time. Per round the worker reports compute time (inner steps
 // up to the snapshot), time blocked waiting for communication, and bytes.
+//
+// Elastic (ALGORITHMS.md "elastic runs"): a round's all-reduce, CO2's in-flight stale one included,
+// that a failure interrupts is recomputed over the survivors from the same snapshot; at the first
+// all-reduce of a new view the outer state (anchor, previous anchor, outer momentum) is copied from
+// the canonical member, so anchors stay equal whoever completed the interrupted all-reduce. A worker
+// that skipped a round (the others had completed it) restarts it at its anchor.
 import type { OuterStepConfig } from '@gossamer/kernels';
+import type { MembershipView } from '@gossamer/transport';
 import { TENSOR } from '../dsgd/mixer.js';
-import { consensusDistance, readParameters, roundEvent, type DsgdResult, type RoundEvent, type WorkerContext } from '../dsgd/worker.js';
+import { consensusDistance, measurable, orderedMembers, readParameters, roundEvent, type DsgdResult, type RoundEvent, type WorkerContext } from '../dsgd/worker.js';
+import { isViewFault, ViewFollower } from '../elastic.js';
+import { syncFromCanonical, type StateRange } from '../heal.js';
 import { slowMoOuterStep, type Co2Options, type PeriodicAveragingOptions, type SlowMoOptions } from './options.js';
 import { OuterState } from './outer-state.js';
 
@@ -39,13 +48,32 @@ export type OuterRule =
  * variants; prefer runCo2Worker, runSlowMoWorker and runLocalSgdWorker.
  */
 export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: PeriodicAveragingOptions, rule: OuterRule): Promise<DsgdResult> {
-  const { gpu, transport, replica, ids, index } = ctx;
-  const id = ids[index];
+  const { gpu, transport, replica } = ctx;
+  const id = ctx.ids[ctx.index];
   const emit = ctx.emit ?? (() => {});
   const outer = rule.kind === 'outer' ? new OuterState(gpu, replica, id) : undefined;
   const result: DsgdResult = {};
-  const allReduce = (values: Float32Array, round: number) => transport.allReduce({ tensor: TENSOR.average, round }, values, { group: ids });
-  let pending: Promise<Float32Array> | undefined;
+  let view: WorkerContext = ctx;
+  const follower = new ViewFollower(transport, emit, (v: MembershipView) => {
+    const members = orderedMembers(ctx.ids, v);
+    view = { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: v.epoch, viewStartRound: v.startRound };
+  });
+  // Local SGD needs no sync: its next average makes the replicas equal again.
+  const outerState: StateRange[] = outer ? [outer.anchor, outer.previousAnchor, outer.momentum].map((buffer) => ({ buffer, offset: 0, length: replica.layout.length })) : [];
+  let synced = 0;
+  /** Round `round`'s all-reduce of `snapshot` in the current view (redone in the next, or skipped: undefined). */
+  const allReduce = (snapshot: Float32Array, round: number): Promise<Float32Array | undefined> =>
+    follower.communicate(round, async (v) => {
+      if (v.epoch !== synced) {
+        if (outerState.length > 0) await syncFromCanonical(gpu, transport, view.ids, outerState, { tensor: TENSOR.state, round }, v.epoch);
+        synced = v.epoch;
+      }
+      // The all-reduce works in place; a redo starts again from the snapshot.
+      const values = snapshot.slice();
+      await transport.allReduce({ tensor: TENSOR.average, round }, values, { group: view.ids, viewEpoch: v.epoch });
+      return values;
+    });
+  let pending: Promise<Float32Array | undefined> | undefined;
   let step = 0;
   let trainMs = 0;
   try {
@@ -62,15 +90,19 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
       const t1 = performance.now();
       let applied: OuterRoundEvent['applied'];
       if (rule.kind === 'average') {
-        gpu.write(replica.params, 0, await allReduce(snapshot, round));
-        applied = 'current';
+        const average = await allReduce(snapshot, round);
+        if (average) gpu.write(replica.params, 0, average);
+        applied = average ? 'current' : 'none';
       } else if (!rule.stale) {
-        (outer as OuterState).apply(await allReduce(snapshot, round), { ...rule.step, stale: false });
-        applied = 'current';
+        const average = await allReduce(snapshot, round);
+        if (average) (outer as OuterState).apply(average, { ...rule.step, stale: false });
+        else (outer as OuterState).restartAtAnchor();
+        applied = average ? 'current' : 'none';
       } else {
         const state = outer as OuterState;
-        if (pending) {
-          state.apply(await pending, { ...rule.step, stale: true });
+        const average = pending ? await pending : undefined;
+        if (average) {
+          state.apply(average, { ...rule.step, stale: true });
           applied = 'previous';
         } else {
           state.restartAtAnchor();
@@ -78,7 +110,10 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
         }
         pending = undefined;
         // No work may be lost: the last round's average is awaited and applied the same way.
-        if (last) state.apply(await allReduce(snapshot, round), { ...rule.step, stale: true });
+        if (last) {
+          const final = await allReduce(snapshot, round);
+          if (final) state.apply(final, { ...rule.step, stale: true });
+        }
       }
       const t2 = performance.now();
       trainMs += t2 - t0;
@@ -90,8 +125,12 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
       };
       // Metrics and evaluation run while nothing is in flight (CO2 launches its all-reduce after
       // them), so they neither hide communication time nor share the link with it.
-      if (options.consensusEvery > 0 && (round % options.consensusEvery === options.consensusEvery - 1 || last)) {
-        event.consensusDistance = await consensusDistance(transport, ids, await readParameters(ctx), round, TENSOR.metrics);
+      if (options.consensusEvery > 0 && (round % options.consensusEvery === options.consensusEvery - 1 || last) && measurable(view, round)) {
+        try {
+          event.consensusDistance = await consensusDistance(transport, view.ids, await readParameters(ctx), round, TENSOR.metrics, view.viewEpoch);
+        } catch (error) {
+          if (!isViewFault(error)) throw error; // a measurement is not redone
+        }
       }
       if (ctx.evalSet && ((options.evalEvery > 0 && round % options.evalEvery === options.evalEvery - 1) || last)) {
         const e = await replica.evaluate(ctx.evalSet);

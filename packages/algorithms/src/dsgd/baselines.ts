@@ -3,9 +3,16 @@
 //   all-reduce) before the optimizer step, so every replica takes the same step a parameter server
 //   would compute from the union of the batches;
 // - local training is runDsgdWorker with the `none` schedule.
+// Elastic (ALGORITHMS.md "elastic runs"): a step's all-reduce that a failure interrupts is redone
+// over the survivors with the same local gradient; at the first step of a new view the replicas are
+// re-synchronised from the canonical one (heal.ts), so they stay identical whoever completed the
+// interrupted step. The view's rounds are steps here.
+import type { MembershipView } from '@gossamer/transport';
+import { ViewFollower } from '../elastic.js';
+import { replicaState, syncFromCanonical } from '../heal.js';
 import { TENSOR } from './mixer.js';
 import type { WorkerContext } from './worker.js';
-import { measureRound, roundEvent, type DsgdResult } from './worker.js';
+import { measureRound, orderedMembers, roundEvent, type DsgdResult } from './worker.js';
 
 export interface AllReduceSgdOptions {
   rounds: number;
@@ -16,10 +23,18 @@ export interface AllReduceSgdOptions {
 }
 
 export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllReduceSgdOptions): Promise<DsgdResult> {
-  const { gpu, transport, replica, ids, index } = ctx;
-  const id = ids[index];
+  const { gpu, transport, replica } = ctx;
+  const id = ctx.ids[ctx.index];
   const emit = ctx.emit ?? (() => {});
   const length = replica.layout.length;
+  const state = replicaState(replica);
+  let view: WorkerContext = ctx;
+  let synced = 0; // the view whose replicas are known to be identical
+  const follower = new ViewFollower(transport, emit, (v: MembershipView) => {
+    const members = orderedMembers(ctx.ids, v);
+    // Measurements are per round: a round is measurable once all its steps are past the view's start.
+    view = { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: v.epoch, viewStartRound: Math.floor(v.startRound / options.localSteps) };
+  });
   const result: DsgdResult = {};
   let step = 0;
   for (let round = 0; round < options.rounds && !ctx.signal?.aborted; round++) {
@@ -33,9 +48,21 @@ export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllRedu
       enc.submit();
       const grads = await gpu.readF32(replica.grads, 0, length);
       const t1 = performance.now();
-      await transport.allReduce({ tensor: TENSOR.gradients, round: step }, grads, { group: ids });
+      let attempts = 0;
+      const reduced = await follower.communicate(step, async (v) => {
+        if (v.epoch !== synced) {
+          await syncFromCanonical(gpu, transport, view.ids, state, { tensor: TENSOR.state, round: step }, v.epoch);
+          synced = v.epoch;
+        }
+        // The all-reduce works in place: a redo starts again from the local gradient.
+        const values = attempts++ === 0 ? grads : await gpu.readF32(replica.grads, 0, length);
+        await transport.allReduce({ tensor: TENSOR.gradients, round: step }, values, { group: view.ids, viewEpoch: v.epoch });
+        return values;
+      });
       const t2 = performance.now();
-      gpu.write(replica.grads, 0, grads);
+      // Skipped (the others completed this step without us): the local gradient, so step counts
+      // (and the learning-rate schedule) stay equal; the next view's sync overwrites the difference.
+      if (reduced) gpu.write(replica.grads, 0, reduced);
       const update = gpu.beginStep('optimizer');
       replica.encodeOptimizerStep(update);
       update.submit();
@@ -45,7 +72,7 @@ export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllRedu
     }
     const loss = await replica.takeLoss();
     const event = roundEvent(transport, { worker: id, round, step, loss, communication: 'average', computeMs, commMs });
-    const accuracy = await measureRound(ctx, event, options);
+    const accuracy = await measureRound(view, event, options);
     if (accuracy !== undefined) result.localAccuracy = accuracy;
     emit(event);
   }

@@ -19,6 +19,8 @@ export const TENSOR = {
   gradients: 4,
   /** Metric all-reduces (consensus distance). */
   metrics: 5,
+  /** A worker's whole state (parameters, optimizer and outer state) sent to heal or sync a peer. */
+  state: 6,
 } as const;
 
 export class GossipMixer {
