@@ -1,11 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '@gossamer/model';
 import { resolveRunConfig, simulateRun, type RunConfig } from '@gossamer/worker';
+import { startTrain, workerPid } from '../support/runs.js';
 
 // Issue 14's first "done when": the README's run shape (D-SGD on a ring, 4 worker processes, exact
 // final merge) loses a worker mid-run to kill -9, or to SIGSTOP past the failure-detection timeout,
@@ -13,25 +11,12 @@ import { resolveRunConfig, simulateRun, type RunConfig } from '@gossamer/worker'
 // bits, and the model is as good as the fault-free run's (the in-process simulation, which equals a
 // fault-free multi-process run bit for bit) within a stated margin. The same for all-reduce SGD and
 // CO2, whose replicas (CO2: anchors) must stay identical over the survivors.
-const bin = resolve(__dirname, '../../packages/cli/dist/bin.js');
 const PEER_TIMEOUT_MS = 3000;
 /** Detection (the peer timeout), the agreement (an ack round, bounded by the peer timeout) and slack for a 2-core CI machine. */
 const RECOVERY_BOUND_MS = 2 * PEER_TIMEOUT_MS + 4000;
 /** Merged accuracy may trail the fault-free run by this much: a quarter of the data is gone for the rest of the run. */
 const ACCURACY_MARGIN = 0.05;
 
-interface Line {
-  time: string;
-  type: string;
-  worker?: string;
-  round?: number;
-  epoch?: number;
-  members?: string[];
-  startRound?: number;
-  removed?: string[];
-  accuracy?: number;
-  consensusDistance?: number;
-}
 
 const dsgd: RunConfig = resolveRunConfig({
   algo: 'dsgd',
@@ -50,39 +35,18 @@ const dsgd: RunConfig = resolveRunConfig({
   seed: 3,
 });
 
-/** The pid of the worker process hosting `id` in the run written to `dir`. */
-function workerPid(dir: string, id: string): number {
-  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  const line = ps.split('\n').find((l) => l.includes(`${dir}/run/config.json`) && l.includes(` --id ${id} `));
-  if (!line) throw new Error(`no worker process for ${id} in\n${ps}`);
-  return Number(line.trim().split(/\s+/)[0]);
-}
-
-/**
- * Runs `train` on `config` and calls `fault(dir)` once worker w1 has reported round `atRound`.
- * Returns the exit code, every JSON line, the summary, and when the fault was injected.
- */
-async function runWithFault(config: RunConfig, atRound: number, fault: (dir: string) => void): Promise<{ code: number | null; lines: Line[]; summary: Record<string, unknown>; dir: string; faultAt: number; stderr: string }> {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npx turbo run build" first (npm test does)`);
-  const dir = mkdtempSync(join(tmpdir(), 'gossamer-elastic-'));
-  const configFile = join(dir, 'run.json');
-  writeFileSync(configFile, JSON.stringify(config));
-  const child = spawn(process.execPath, [bin, 'train', '--config', configFile, '--out', join(dir, 'run'), '--json', '--peer-timeout', String(PEER_TIMEOUT_MS)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Line[] = [];
+/** Runs `train` on `config` and calls `fault(dir)` once worker w1 has reported round `atRound`. */
+async function runWithFault(config: RunConfig, atRound: number, fault: (dir: string) => void) {
   let faultAt = 0;
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    const line = JSON.parse(text) as Line;
-    lines.push(line);
+  const run = startTrain(config, ['--peer-timeout', String(PEER_TIMEOUT_MS)], (line, r) => {
     if (faultAt === 0 && line.type === 'round' && line.worker === 'w1' && line.round === atRound) {
       faultAt = Date.now();
-      fault(dir);
+      fault(r.dir);
     }
   });
-  const code = await new Promise<number | null>((done) => child.on('close', done));
-  const summary = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')) as Record<string, unknown>;
-  return { code, lines, summary, dir, faultAt, stderr };
+  const { code, stderr } = await run.exited;
+  const summary = JSON.parse(readFileSync(join(run.dir, 'run', 'summary.json'), 'utf8')) as Record<string, unknown>;
+  return { code, lines: run.lines, summary, dir: run.dir, faultAt, stderr };
 }
 
 async function expectSurvivorsAgree(config: RunConfig, result: Awaited<ReturnType<typeof runWithFault>>, lost: string): Promise<void> {
