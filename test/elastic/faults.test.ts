@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '@gossamer/model';
 import { resolveRunConfig, simulateRun, type RunConfig } from '@gossamer/worker';
+import { startNatsServer } from '@gossamer/transport';
 import { startTrain, workerPid } from '../support/runs.js';
 
 // Issue 14's first "done when": the README's run shape (D-SGD on a ring, 4 worker processes, exact
@@ -36,9 +37,9 @@ const dsgd: RunConfig = resolveRunConfig({
 });
 
 /** Runs `train` on `config` and calls `fault(dir)` once worker w1 has reported round `atRound`. */
-async function runWithFault(config: RunConfig, atRound: number, fault: (dir: string) => void) {
+async function runWithFault(config: RunConfig, atRound: number, fault: (dir: string) => void, args: string[] = []) {
   let faultAt = 0;
-  const run = startTrain(config, ['--peer-timeout', String(PEER_TIMEOUT_MS)], (line, r) => {
+  const run = startTrain(config, ['--peer-timeout', String(PEER_TIMEOUT_MS), ...args], (line, r) => {
     if (faultAt === 0 && line.type === 'round' && line.worker === 'w1' && line.round === atRound) {
       faultAt = Date.now();
       fault(r.dir);
@@ -104,6 +105,27 @@ describe('elastic runs over real worker processes and a real nats-server', () =>
     expect(failure.exit).toBe('code 1');
     expect(failure.detail).toMatch(/w1 was removed from the run/);
     await expectSurvivorsAgree(dsgd, result, 'w1');
+  });
+
+  it('D-SGD: nats-server killed and restarted mid-run: nobody is declared gone, the run completes with all 4 merged to identical bits', async () => {
+    const server = await startNatsServer();
+    try {
+      let restarted: Promise<void> | undefined;
+      const result = await runWithFault(dsgd, 20, () => (restarted = server.kill().then(() => server.restart())), ['--nats', server.url]);
+      await restarted;
+      const { code, lines, summary, dir, stderr } = result;
+      expect(code, stderr.slice(-3000)).toBe(0);
+      expect(summary.failures).toEqual([]);
+      expect(summary.views).toEqual([]); // an outage of the server is not a failure of a worker
+      expect(lines.filter((l) => l.type === 'round').length).toBe(4 * dsgd.rounds);
+      const params = ['w0', 'w1', 'w2', 'w3'].map((w) => decodeCheckpoint(readFileSync(join(dir, 'run', 'workers', `${w}.ckpt`))).sections.get('params') as Float32Array);
+      for (const p of params.slice(1)) expect(Buffer.from(p.buffer, p.byteOffset, p.byteLength).equals(Buffer.from(params[0].buffer, params[0].byteOffset, params[0].byteLength))).toBe(true);
+      // Lost messages were repaired, not waited out: the run's result is the fault-free one's, bit for bit.
+      const faultFree = await simulateRun(dsgd);
+      expect(Buffer.from(params[0].buffer, params[0].byteOffset, params[0].byteLength).equals(Buffer.from(faultFree[0].params.buffer))).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 
   it('all-reduce SGD and CO2: a worker killed mid-run; the interrupted all-reduce is redone over the survivors, whose replicas stay identical', async () => {
