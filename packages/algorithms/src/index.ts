@@ -3,3 +3,4 @@ export * from './dsgd/index.js';
 export * from './co2/index.js';
 export * from './elastic.js';
 export * from './heal.js';
+export * from './resume.js';

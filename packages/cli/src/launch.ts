@@ -2,7 +2,7 @@
 // processes (`gossamer worker`), whose JSON-line events it collects into the run directory and
 // renders as progress.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNatsServer, type NatsServer } from '@gossamer/transport';
@@ -26,6 +26,8 @@ export interface LaunchOptions {
   signal?: AbortSignal;
   /** The workers' failure detection (their --peer-timeout). */
   peerTimeoutMs?: number;
+  /** Resume the run in runDir from this round-<k> checkpoint directory (metrics are appended). */
+  resumeFrom?: string;
 }
 
 /** A membership view of the run, as its members reported it. */
@@ -70,7 +72,7 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
   const runId = randomBytes(6).toString('hex');
   options.log?.debug('launching workers', { nats: url, embeddedServer: server !== undefined, run: runId, workers: config.workers, processes: config.processes ?? config.workers });
   const metricsFile = join(options.runDir, 'metrics.jsonl');
-  writeFileSync(metricsFile, '');
+  if (!options.resumeFrom) writeFileSync(metricsFile, '');
   const view = options.json || options.quiet ? undefined : new DistributedProgressView(config.workers);
   const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
   const groups = processGroups(config.workers, config.processes ?? config.workers);
@@ -82,6 +84,8 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
     const args = [bin, 'worker', '--nats', url, '--run', runId, '--config', join(options.runDir, 'config.json'), '--id', group.map((i) => `w${i}`).join(','), '--out', join(options.runDir, 'workers')];
     if (options.adapter) args.push('--adapter', options.adapter);
     if (options.peerTimeoutMs !== undefined) args.push('--peer-timeout', String(options.peerTimeoutMs));
+    if (config.checkpointEvery) args.push('--checkpoint-dir', join(options.runDir, 'checkpoints'));
+    if (options.resumeFrom) args.push('--resume', options.resumeFrom);
     return { label: group.map((i) => `w${i}`).join(','), args };
   });
   try {
@@ -142,4 +146,23 @@ export function formatRunSummary(summary: LaunchSummary, runDir: string): string
   );
   lines.push(`run directory: ${runDir} (config.json, metrics.jsonl, workers/<id>.ckpt, summary.json)`);
   return lines.join('\n');
+}
+
+/**
+ * The latest round of `runDir`'s checkpoints that every one of its `workers` wrote (a round some
+ * worker had not reached when the run stopped is incomplete), or undefined when there is none.
+ */
+export function latestCompleteCheckpoint(runDir: string, workers: number): { round: number; dir: string } | undefined {
+  const root = join(runDir, 'checkpoints');
+  if (!existsSync(root)) return undefined;
+  const rounds = readdirSync(root)
+    .map((name) => /^round-(\d+)$/.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
+  for (const round of rounds) {
+    const dir = join(root, `round-${round}`);
+    if (Array.from({ length: workers }, (_, i) => existsSync(join(dir, `w${i}.ckpt`))).every(Boolean)) return { round, dir };
+  }
+  return undefined;
 }

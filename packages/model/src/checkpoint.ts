@@ -31,7 +31,19 @@ export interface CheckpointHeader {
   optimizer?: unknown;
   /** Training step at which the checkpoint was taken. */
   step: number;
+  /** A distributed worker's place in its run (its round, data position, algorithm scalars), to resume from. */
+  resume?: ResumeState;
   createdAt: string;
+}
+
+/** Where a worker of a distributed run was when it wrote the checkpoint. */
+export interface ResumeState {
+  /** The first round still to run. */
+  round: number;
+  /** The batcher's next batch number. */
+  batcherStep: number;
+  /** The algorithm's scalar state (e.g. push-sum's weight). */
+  values: Record<string, number>;
 }
 
 export interface Checkpoint {

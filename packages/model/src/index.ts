@@ -12,6 +12,7 @@ export {
   saveCheckpointFile,
   type Checkpoint,
   type CheckpointHeader,
+  type ResumeState,
 } from './checkpoint.js';
 export {
   resolveModel,

@@ -16,7 +16,7 @@ import {
   type OptimizerState,
   type WordSpan,
 } from '@gossamer/kernels';
-import { assertCompatible, decodeCheckpoint, encodeCheckpoint, CheckpointError } from './checkpoint.js';
+import { assertCompatible, decodeCheckpoint, encodeCheckpoint, CheckpointError, type Checkpoint, type ResumeState } from './checkpoint.js';
 import { ModelGraph, type BatchInput } from './graph.js';
 import { initialParameters } from './init.js';
 import type { ParameterLayout } from './layout.js';
@@ -292,17 +292,25 @@ export class Replica {
     this.gpu.write(this.params, 0, values);
   }
 
-  /** Parameters, optimizer state and step count as checkpoint bytes (see checkpoint.ts). */
-  async saveCheckpoint(): Promise<Uint8Array> {
+  /**
+   * Parameters, optimizer state and step count as checkpoint bytes (see checkpoint.ts), with a
+   * distributed worker's `extra` sections (an algorithm's state) and resume point.
+   */
+  async saveCheckpoint(extra: { sections?: readonly { name: string; data: Float32Array }[]; resume?: ResumeState } = {}): Promise<Uint8Array> {
     const sections = [{ name: 'params', data: await this.getParameters() }];
     for (const s of this.optimizer.state) {
       sections.push({ name: STATE_SECTION(s.name), data: await this.gpu.readF32(this.state[s.name] as GPUBuffer, 0, s.length) });
     }
-    return encodeCheckpoint({ model: this.spec, layout: this.layout.describe(), optimizer: this.optimizer.config, step: this.steps }, sections);
+    sections.push(...(extra.sections ?? []));
+    const resume = extra.resume ? { resume: extra.resume } : {};
+    return encodeCheckpoint({ model: this.spec, layout: this.layout.describe(), optimizer: this.optimizer.config, step: this.steps, ...resume }, sections);
   }
 
-  /** Restores a checkpoint of the same model; throws CheckpointError on a wrong model or corruption. */
-  loadCheckpoint(bytes: Uint8Array, source = 'checkpoint'): void {
+  /**
+   * Restores a checkpoint of the same model; throws CheckpointError on a wrong model or corruption.
+   * Returns it decoded, for the sections and resume point beyond the replica's own.
+   */
+  loadCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Checkpoint {
     const ckpt = decodeCheckpoint(bytes, source);
     assertCompatible(ckpt.header, this.spec, this.layout.describe(), source);
     const params = ckpt.sections.get('params') as Float32Array;
@@ -315,6 +323,7 @@ export class Replica {
     }
     for (const [buffer, data] of restored) this.gpu.write(buffer, 0, data);
     this.steps = ckpt.header.step;
+    return ckpt;
   }
 
   destroy(): void {

@@ -41,6 +41,8 @@ export interface RunConfig {
   rounds?: number;
   /** Measure the consensus distance every this many rounds (0: never; costs an all-reduce). */
   consensusEvery: number;
+  /** Distributed runs: every worker writes a checkpoint to resume from every this many rounds (0 or absent: never). */
+  checkpointEvery?: number;
   dataset: DatasetSpec;
   /** Model as the CLI's --model syntax: softmax, mlp:256,256, mlp:128:gelu, cnn. */
   model: string;
@@ -129,7 +131,7 @@ export function augmentOf(text: string | undefined): { maxShift: number } | unde
 
 /** Fills defaults and checks every field; the error names the field and what it should be. */
 export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
-  const known = new Set([...Object.keys(DEFAULT_RUN_CONFIG), 'processes', 'merge', 'rounds', 'outer', 'bandwidthMbps', 'lrSchedule', 'augment']);
+  const known = new Set([...Object.keys(DEFAULT_RUN_CONFIG), 'processes', 'merge', 'rounds', 'outer', 'bandwidthMbps', 'lrSchedule', 'augment', 'checkpointEvery']);
   for (const key of Object.keys(partial)) if (!known.has(key)) fail(`unknown field "${key}" (known: ${[...known].join(', ')})`);
   const c: RunConfig = { ...DEFAULT_RUN_CONFIG, ...partial };
   if (!['local', 'dsgd', 'allreduce', ...OUTER_ALGORITHMS].includes(c.algo)) fail(`algo "${String(c.algo)}" is unknown; use local, dsgd, allreduce, co2, localsgd or slowmo`);
@@ -145,6 +147,7 @@ export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
   if (c.rounds !== undefined && (!Number.isInteger(c.rounds) || c.rounds < 0)) fail(`rounds must be a non-negative integer, got ${c.rounds}`);
   positiveInt('localSteps', c.localSteps);
   if (!Number.isInteger(c.consensusEvery) || c.consensusEvery < 0) fail(`consensusEvery must be a non-negative integer, got ${c.consensusEvery}`);
+  if (c.checkpointEvery !== undefined && (!Number.isInteger(c.checkpointEvery) || c.checkpointEvery < 0)) fail(`checkpointEvery must be a non-negative integer, got ${c.checkpointEvery}`);
   if (c.order !== 'adapt-then-combine' && c.order !== 'overlapped') fail('order must be adapt-then-combine or overlapped');
   if (!c.partition || !['iid', 'dirichlet', 'shards'].includes(c.partition.kind)) fail('partition.kind must be iid, dirichlet or shards');
   positiveInt('batchSize', c.batchSize);

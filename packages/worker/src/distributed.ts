@@ -13,8 +13,10 @@ import {
   topologyForView,
   workerIds,
   type AlgorithmEvent,
+  type CheckpointHook,
   type DsgdOptions,
   type FinalMerge,
+  type ResumePoint,
 } from '@gossamer/algorithms';
 import { createInProcessNetwork, type Transport } from '@gossamer/transport';
 import { augmentOf, lrScheduleOf, type RunConfig } from './config.js';
@@ -85,6 +87,10 @@ export interface HostOptions {
   data?: TrainTest;
   /** Called with each worker's final parameters (e.g. to save a checkpoint). */
   onFinalParameters?: (id: string, checkpoint: Uint8Array) => void | Promise<void>;
+  /** Resuming a run: the checkpoint (written through saveRoundCheckpoint) each hosted worker starts from. */
+  resumeFrom?: (id: string) => Promise<Uint8Array>;
+  /** Stores worker `id`'s checkpoint for a resume at `round` (every config.checkpointEvery rounds). */
+  saveRoundCheckpoint?: (id: string, round: number, checkpoint: Uint8Array) => Promise<void>;
 }
 
 export interface HostedResult {
@@ -120,9 +126,19 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
       let transport: Transport | undefined;
       try {
         await replica.compile(); // before joining: compiling blocks the event loop (and heartbeats)
+        const resume = options.resumeFrom ? resumePoint(id, replica, batches, await options.resumeFrom(id)) : undefined;
+        const save = options.saveRoundCheckpoint;
+        const checkpoint: CheckpointHook | undefined =
+          save && config.checkpointEvery
+            ? {
+                every: config.checkpointEvery,
+                save: async (round, state) =>
+                  save(id, round, await replica.saveCheckpoint({ sections: state.sections, resume: { round, batcherStep: batches.stepsTaken, values: state.values } })),
+              }
+            : undefined;
         transport = await options.transportFor(id, index);
         emit({ type: 'start', worker: id, model: spec.name, parameters: replica.parameterCount, shardSamples: shard.numSamples, rounds, algo: config.algo, adapter: gpu.adapterDescription });
-        const ctx = { gpu, transport, replica, batches, evalSet, ids, index, emit, signal: options.signal };
+        const ctx = { gpu, transport, replica, batches, evalSet, ids, index, emit, signal: options.signal, resume, checkpoint };
         const periodic = { rounds, localSteps: config.localSteps, evalEvery: config.evalEvery, consensusEvery: config.consensusEvery };
         const result = isOuterAlgorithm(config.algo)
           ? await runOuterAlgorithm(ctx, config.algo, config.outer, periodic)
@@ -164,6 +180,15 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
     evalSet.destroy();
     if (!options.gpu) gpu.destroy();
   }
+}
+
+/** Restores a worker from its checkpoint: replica and batcher now, the algorithm's part returned. */
+function resumePoint(id: string, replica: Replica, batches: GpuBatcher, bytes: Uint8Array): ResumePoint {
+  const ckpt = replica.loadCheckpoint(bytes, `${id}'s checkpoint`);
+  const saved = ckpt.header.resume;
+  if (!saved) throw new Error(`${id}'s checkpoint is a final model, not a point to resume a run from (written without checkpointEvery)`);
+  batches.seek(saved.batcherStep);
+  return { round: saved.round, values: saved.values, sections: ckpt.sections };
 }
 
 /** The whole run in one process over the in-process transport: the simulator. */

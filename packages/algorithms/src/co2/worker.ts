@@ -23,6 +23,7 @@ import { TENSOR } from '../dsgd/mixer.js';
 import { consensusDistance, measurable, orderedMembers, readParameters, roundEvent, type DsgdResult, type RoundEvent, type WorkerContext } from '../dsgd/worker.js';
 import { isViewFault, ViewFollower } from '../elastic.js';
 import { syncFromCanonical, type StateRange } from '../heal.js';
+import { checkpointDue, savedSection, type AlgorithmState } from '../resume.js';
 import { slowMoOuterStep, type Co2Options, type PeriodicAveragingOptions, type SlowMoOptions } from './options.js';
 import { OuterState } from './outer-state.js';
 
@@ -74,11 +75,31 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
       return values;
     });
   let pending: Promise<Float32Array | undefined> | undefined;
-  let step = 0;
+  // The snapshot whose all-reduce is pending: part of a checkpoint taken while it is in flight.
+  let pendingSnapshot: Float32Array | undefined;
+  const outerBuffers = outer ? { 'outer.anchor': outer.anchor, 'outer.previous-anchor': outer.previousAnchor, 'outer.momentum': outer.momentum } : {};
+  const firstRound = ctx.resume?.round ?? 0;
+  let step = firstRound * options.localSteps;
   let trainMs = 0;
   try {
-    outer?.begin();
-    for (let round = 0; round < options.rounds && !ctx.signal?.aborted; round++) {
+    if (ctx.resume === undefined) outer?.begin();
+    else {
+      for (const [name, buffer] of Object.entries(outerBuffers)) gpu.write(buffer, 0, savedSection(ctx.resume, name, replica.layout.length));
+      const saved = ctx.resume.sections.get('co2.pending');
+      if (saved) {
+        // Launched where the interrupted run had it in flight: before this round's steps.
+        pendingSnapshot = saved;
+        pending = allReduce(saved, firstRound - 1);
+        pending.catch(() => undefined);
+      }
+    }
+    for (let round = firstRound; round < options.rounds && !ctx.signal?.aborted; round++) {
+      if (checkpointDue(ctx.checkpoint, round, firstRound)) {
+        const state: AlgorithmState = { values: {}, sections: [] };
+        for (const [name, buffer] of Object.entries(outerBuffers)) state.sections.push({ name, data: await gpu.readF32(buffer, 0, replica.layout.length) });
+        if (pending && pendingSnapshot) state.sections.push({ name: 'co2.pending', data: pendingSnapshot });
+        await ctx.checkpoint.save(round, state);
+      }
       const last = round === options.rounds - 1;
       const t0 = performance.now();
       replica.trainSteps(ctx.batches, options.localSteps);
@@ -109,6 +130,7 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
           applied = 'none';
         }
         pending = undefined;
+        pendingSnapshot = undefined;
         // No work may be lost: the last round's average is awaited and applied the same way.
         if (last) {
           const final = await allReduce(snapshot, round);
@@ -142,6 +164,7 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
       if (rule.kind === 'outer' && rule.stale && !last) {
         const t3 = performance.now();
         pending = allReduce(snapshot, round);
+        pendingSnapshot = snapshot;
         // Observed when awaited next round; this keeps an early failure from being unhandled.
         pending.catch(() => undefined);
         trainMs += performance.now() - t3;

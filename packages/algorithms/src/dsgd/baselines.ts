@@ -9,6 +9,7 @@
 // interrupted step. The view's rounds are steps here.
 import type { MembershipView } from '@gossamer/transport';
 import { ViewFollower } from '../elastic.js';
+import { checkpointDue } from '../resume.js';
 import { replicaState, syncFromCanonical } from '../heal.js';
 import { TENSOR } from './mixer.js';
 import type { WorkerContext } from './worker.js';
@@ -36,8 +37,10 @@ export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllRedu
     view = { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: v.epoch, viewStartRound: Math.floor(v.startRound / options.localSteps) };
   });
   const result: DsgdResult = {};
-  let step = 0;
-  for (let round = 0; round < options.rounds && !ctx.signal?.aborted; round++) {
+  const firstRound = ctx.resume?.round ?? 0;
+  let step = firstRound * options.localSteps;
+  for (let round = firstRound; round < options.rounds && !ctx.signal?.aborted; round++) {
+    if (checkpointDue(ctx.checkpoint, round, firstRound)) await ctx.checkpoint.save(round, { values: {}, sections: [] });
     let computeMs = 0;
     let commMs = 0;
     for (let s = 0; s < options.localSteps; s++) {

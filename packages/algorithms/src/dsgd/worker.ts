@@ -11,6 +11,7 @@ import { isPowerOfTwo, onePeerHypercube, type NodeMixing } from '@gossamer/topol
 import type { BatchSource, EvalSet, Replica } from '@gossamer/model';
 import type { MembershipView, Transport } from '@gossamer/transport';
 import { isViewFault, ViewFollower, type ViewEvent } from '../elastic.js';
+import { checkpointDue, type CheckpointHook, type ResumePoint } from '../resume.js';
 import { GossipMixer, TENSOR } from './mixer.js';
 import { gossipTopology, planRound, type CommunicationSchedule, type GossipTopology, type PlanContext } from './schedule.js';
 
@@ -52,6 +53,10 @@ export interface WorkerContext {
   viewStartRound?: number;
   emit?: (event: AlgorithmEvent) => void;
   signal?: AbortSignal;
+  /** Resuming a run: the round to start at and the algorithm's saved state (replica and batcher are restored). */
+  resume?: ResumePoint;
+  /** Periodic checkpoints of the run, at round boundaries. */
+  checkpoint?: CheckpointHook;
 }
 
 export interface RoundEvent {
@@ -205,12 +210,16 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
     mixer = new GossipMixer(gpu, transport, members, length, v.epoch);
     mergeMixer = pushSum ? new GossipMixer(gpu, transport, members, replica.layout.length, v.epoch) : mixer;
   });
-  let pushWeight = 1;
+  // Push-sum's weight is the only state a round hands to the next beyond the replica (the overlapped
+  // anchor is rewritten every round).
+  let pushWeight = ctx.resume?.values.pushWeight ?? 1;
   const anchor = options.order === 'overlapped' ? gpu.createBuffer(4 * replica.layout.length, STORAGE_USAGE, `${id}/anchor`) : undefined;
   const result: DsgdResult = {};
-  let step = 0;
+  const firstRound = ctx.resume?.round ?? 0;
+  let step = firstRound * options.localSteps;
   try {
-    for (let round = 0; round < options.rounds && !ctx.signal?.aborted; round++) {
+    for (let round = firstRound; round < options.rounds && !ctx.signal?.aborted; round++) {
+      if (checkpointDue(ctx.checkpoint, round, firstRound)) await ctx.checkpoint.save(round, { values: { pushWeight }, sections: [] });
       await follower.settle();
       const t0 = performance.now();
       if (options.order === 'overlapped' && anchor && !pushSum && planRound(plan, round, view.index).kind === 'mix') {

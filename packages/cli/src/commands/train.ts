@@ -1,11 +1,12 @@
-import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { OptimizerConfig } from '@gossamer/kernels';
 import { Gpu } from '@gossamer/gpu';
 import { loadRunConfig, resolveRunConfig, trainSingleWorker, type DatasetSpec, type RunConfig, type RunEvent } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
 import { startNatsServer, type NatsServer } from '@gossamer/transport';
-import { formatRunSummary, launchDistributed } from '../launch.js';
+import { formatRunSummary, latestCompleteCheckpoint, launchDistributed } from '../launch.js';
+import type { Logger } from '../log.js';
 import { millisecondsFlag } from '../nats-join.js';
 import { runNetlassoProcesses } from './reproduce-netlasso.js';
 import { ProgressView } from '../progress.js';
@@ -106,6 +107,7 @@ export async function runConfigFrom(values: Values): Promise<RunConfig> {
   set('localSteps', num(values, 'local-steps', true));
   set('rounds', num(values, 'rounds', true));
   set('consensusEvery', num(values, 'consensus-every', true));
+  set('checkpointEvery', num(values, 'checkpoint-every', true));
   set('topology', str(values, 'topology'));
   set('schedule', str(values, 'schedule'));
   set('merge', str(values, 'merge'));
@@ -174,6 +176,8 @@ export const train: Command = {
     bandwidth: { type: 'string' },
     nats: { type: 'string' },
     'on-failure': { type: 'string' },
+    resume: { type: 'string' },
+    'checkpoint-every': { type: 'string' },
     'peer-timeout': { type: 'string' },
     problem: { type: 'string' },
     lambdas: { type: 'string' },
@@ -203,6 +207,8 @@ export const train: Command = {
     'slowmo-gamma': 'slowmo: base learning rate γ in u ← βu + (a − x̄)/γ, a ← a − αγu (default 1)',
     bandwidth: 'throttle each worker\'s link to this many Mbit/s (default unlimited)',
     nats: 'use this NATS server instead of starting one (distributed runs)',
+    resume: 'continue the distributed run in this run directory from its latest checkpoint every worker wrote (its config.json; other flags are ignored)',
+    'checkpoint-every': 'distributed runs: every worker writes <run>/checkpoints/round-<k>/<id>.ckpt every N rounds, to --resume from (default 0: never)',
     'on-failure': 'a worker process fails: continue (default: the survivors agree on a new view and go on) | abort (stop every worker, exit 1)',
     'peer-timeout': 'ms of silence after which a worker is declared gone (heartbeats every 1000 ms) (default 3000)',
     problem: 'netlasso: the problem spec (JSON: a generator + seed, nodes/edges CSV, or a problem document)',
@@ -227,6 +233,8 @@ export const train: Command = {
   },
   async run(values, _positionals, { log }) {
     if (str(values, 'algo') === 'netlasso') return trainNetlasso(values);
+    const resumeDir = str(values, 'resume');
+    if (resumeDir !== undefined) return resumeRun(resolve(resumeDir), values, log);
     const config = await runConfigFrom(values);
     const onFailure = str(values, 'on-failure') ?? 'continue';
     if (onFailure !== 'continue' && onFailure !== 'abort') throw new UsageError(`--on-failure ${onFailure}: use continue or abort`);
@@ -314,4 +322,29 @@ async function trainNetlasso(values: Values): Promise<number> {
   } finally {
     await server?.close();
   }
+}
+
+/** `train --resume <run>`: the run's own config, from the latest checkpoint all its workers wrote. */
+async function resumeRun(runDir: string, values: Values, log: Logger): Promise<number> {
+  const configFile = join(runDir, 'config.json');
+  if (!existsSync(configFile)) throw new UsageError(`--resume ${runDir}: no config.json there (give the run directory a distributed run wrote)`);
+  const config = resolveRunConfig(await loadRunConfig(configFile));
+  const from = latestCompleteCheckpoint(runDir, config.workers);
+  if (!from) throw new UsageError(`--resume ${runDir}: no round that all ${config.workers} workers checkpointed (was it run with --checkpoint-every?)`);
+  const json = values.json === true;
+  if (!json) console.log(`resuming ${runDir} at round ${from.round}`);
+  const peerTimeout = str(values, 'peer-timeout');
+  const summary = await launchDistributed(config, {
+    runDir,
+    resumeFrom: from.dir,
+    nats: str(values, 'nats'),
+    adapter: str(values, 'adapter'),
+    json,
+    quiet: values.quiet === true,
+    log,
+    peerTimeoutMs: peerTimeout === undefined ? undefined : millisecondsFlag(values, 'peer-timeout'),
+  });
+  writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ ...summary, runDir, resumedAt: from.round }, null, 2)}\n`);
+  if (!json) console.log(formatRunSummary(summary, runDir));
+  return summary.interrupted ? 130 : 0;
 }

@@ -1,6 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Gpu } from '@gossamer/gpu';
+import { saveCheckpointFile } from '@gossamer/model';
 import type { NatsTransport } from '@gossamer/transport';
 import { bandwidthLimitOf, hostWorkers, loadRunConfig, resolveRunConfig, type WorkerEvent } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
@@ -26,6 +28,8 @@ export const worker: Command = {
     id: { type: 'string' },
     out: { type: 'string' },
     adapter: { type: 'string' },
+    'checkpoint-dir': { type: 'string' },
+    resume: { type: 'string' },
   },
   optionHelp: {
     ...natsJoinOptionHelp,
@@ -33,6 +37,8 @@ export const worker: Command = {
     id: 'worker id(s) this process hosts: w<index>, comma-separated (default: all, one process)',
     out: 'directory for each hosted worker\'s final checkpoint (<id>.ckpt)',
     adapter: 'WebGPU adapter: auto, hardware, swiftshader, or part of an adapter name',
+    'checkpoint-dir': 'with checkpointEvery in the config: write <dir>/round-<k>/<id>.ckpt every checkpointEvery rounds',
+    resume: 'start each hosted worker from <dir>/<id>.ckpt (a round-<k> directory of --checkpoint-dir)',
   },
   async run(values, _positionals, { log }) {
     const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
@@ -46,6 +52,9 @@ export const worker: Command = {
     const out = str('out');
     if (out) mkdirSync(out, { recursive: true });
     const joinSettings = joinSettingsFrom(values);
+    const resume = str('resume');
+    const checkpointDir = str('checkpoint-dir');
+    if (resume) for (const i of indices) if (!existsSync(join(resume, `w${i}.ckpt`))) throw new UsageError(`--resume ${resume}: no checkpoint w${i}.ckpt there`);
     const adapter = str('adapter');
     const gpu = await Gpu.create(adapter ? { adapter } : {});
     const transports: NatsTransport[] = [];
@@ -66,6 +75,14 @@ export const worker: Command = {
           return t;
         },
         onFinalParameters: out ? (id, checkpoint) => writeFileSync(join(out, `${id}.ckpt`), checkpoint) : undefined,
+        resumeFrom: resume ? async (id) => new Uint8Array(await readFile(join(resume, `${id}.ckpt`))) : undefined,
+        saveRoundCheckpoint: checkpointDir
+          ? async (id, round, checkpoint) => {
+              const dir = join(checkpointDir, `round-${round}`);
+              await mkdir(dir, { recursive: true });
+              await saveCheckpointFile(join(dir, `${id}.ckpt`), checkpoint); // atomic: written, then renamed
+            }
+          : undefined,
       });
       return abort.signal.aborted ? 130 : 0;
     } finally {
