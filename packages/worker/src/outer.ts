@@ -32,6 +32,8 @@ export interface OuterConfig {
   staleness?: 'one-round' | 'none';
   /** SlowMo's γ, its base learning rate (default 1). */
   gamma?: number;
+  /** CO2/SlowMo: copy the anchors from the canonical worker every this many rounds (default 0: only when membership changes); for mixed hardware. */
+  resyncEvery?: number;
 }
 
 export function isOuterAlgorithm(algo: string): algo is OuterAlgorithm {
@@ -41,7 +43,7 @@ export function isOuterAlgorithm(algo: string): algo is OuterAlgorithm {
 /** Checks `outer` (the error names the field); returns it with defaults filled. */
 export function resolveOuterConfig(outer: OuterConfig | undefined): Required<OuterConfig> {
   const o = outer ?? {};
-  const known = ['alpha', 'beta', 'penalty', 'clip', 'staleness', 'gamma'];
+  const known = ['alpha', 'beta', 'penalty', 'clip', 'staleness', 'gamma', 'resyncEvery'];
   for (const k of Object.keys(o)) if (!known.includes(k)) throw new Error(`run config: unknown field "outer.${k}" (known: ${known.join(', ')})`);
   const resolved: Required<OuterConfig> = {
     alpha: o.alpha ?? CO2_DEFAULTS.outerLearningRate,
@@ -50,9 +52,11 @@ export function resolveOuterConfig(outer: OuterConfig | undefined): Required<Out
     clip: o.clip ?? 'value:1',
     staleness: o.staleness ?? CO2_DEFAULTS.staleness,
     gamma: o.gamma ?? 1,
+    resyncEvery: o.resyncEvery ?? 0,
   };
   if (!Number.isFinite(resolved.alpha)) throw new Error(`run config: outer.alpha must be a number, got ${JSON.stringify(o.alpha)}`);
   if (!(resolved.beta >= 0 && resolved.beta < 1)) throw new Error(`run config: outer.beta must be in [0, 1), got ${JSON.stringify(o.beta)}`);
+  if (!Number.isInteger(resolved.resyncEvery) || resolved.resyncEvery < 0) throw new Error(`run config: outer.resyncEvery must be a non-negative integer, got ${JSON.stringify(o.resyncEvery)}`);
   if (!(resolved.gamma > 0)) throw new Error(`run config: outer.gamma must be positive, got ${JSON.stringify(o.gamma)}`);
   if (resolved.staleness !== 'one-round' && resolved.staleness !== 'none') throw new Error('run config: outer.staleness must be one-round or none');
   for (const [field, parse] of [
@@ -88,6 +92,7 @@ export function runOuterAlgorithm(
   base: PeriodicAveragingOptions,
 ): Promise<DsgdResult> {
   const o = resolveOuterConfig(outer);
+  base = { ...base, resyncEvery: o.resyncEvery };
   if (algo === 'localsgd') return runLocalSgdWorker(ctx, base);
   if (algo === 'slowmo') return runSlowMoWorker(ctx, { ...base, slowLearningRate: o.alpha, slowMomentum: o.beta, baseLearningRate: o.gamma });
   return runCo2Worker(ctx, {

@@ -12,6 +12,12 @@ export interface PeriodicAveragingOptions {
   evalEvery: number;
   /** Measure the consensus distance every this many rounds (0: never; it costs an all-reduce). */
   consensusEvery: number;
+  /**
+   * CO2/SlowMo: copy the outer state (anchor, previous anchor, outer momentum) from the canonical
+   * worker every this many rounds (default 0: only when the membership changes). For workers on
+   * different hardware, whose float rounding differs and whose anchors would otherwise drift apart.
+   */
+  resyncEvery?: number;
 }
 
 /**

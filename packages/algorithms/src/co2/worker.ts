@@ -100,6 +100,14 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
         if (pending && pendingSnapshot) state.sections.push({ name: 'co2.pending', data: pendingSnapshot });
         await ctx.checkpoint.save(round, state);
       }
+      if (options.resyncEvery && outerState.length > 0 && round > firstRound && round % options.resyncEvery === 0 && !transport.views.changing) {
+        // Anchors must be equal on every worker; hardware that rounds differently drifts them apart.
+        try {
+          await syncFromCanonical(gpu, transport, view.ids, outerState, { tensor: TENSOR.resync, round }, follower.epoch);
+        } catch (error) {
+          if (!isViewFault(error)) throw error; // the new view's first all-reduce syncs anyway
+        }
+      }
       const last = round === options.rounds - 1;
       const t0 = performance.now();
       replica.trainSteps(ctx.batches, options.localSteps);

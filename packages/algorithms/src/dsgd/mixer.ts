@@ -21,6 +21,8 @@ export const TENSOR = {
   metrics: 5,
   /** A worker's whole state (parameters, optimizer and outer state) sent to heal or sync a peer. */
   state: 6,
+  /** The periodic copy of CO2's / SlowMo's outer state from the canonical worker. */
+  resync: 7,
 } as const;
 
 export class GossipMixer {

@@ -78,6 +78,8 @@ function outerFrom(values: Values, base: RunConfig['outer']): RunConfig['outer']
   if (alpha !== undefined) outer.alpha = alpha;
   if (beta !== undefined) outer.beta = beta;
   if (gamma !== undefined) outer.gamma = gamma;
+  const resyncEvery = num(values, 'resync-every', true);
+  if (resyncEvery !== undefined) outer.resyncEvery = resyncEvery;
   const penalty = str(values, 'penalty');
   const clip = str(values, 'outer-clip');
   const staleness = str(values, 'staleness');
@@ -173,6 +175,7 @@ export const train: Command = {
     'outer-clip': { type: 'string' },
     staleness: { type: 'string' },
     'slowmo-gamma': { type: 'string' },
+    'resync-every': { type: 'string' },
     bandwidth: { type: 'string' },
     nats: { type: 'string' },
     'on-failure': { type: 'string' },
@@ -205,6 +208,7 @@ export const train: Command = {
     'outer-clip': 'co2: outer momentum clip none | value:<φ> | norm:<φ> (default value:1)',
     staleness: 'co2: one-round (all-reduce overlaps the next round, default) | none (awaited at once)',
     'slowmo-gamma': 'slowmo: base learning rate γ in u ← βu + (a − x̄)/γ, a ← a − αγu (default 1)',
+    'resync-every': 'co2/slowmo: copy the anchors from the canonical worker every N rounds, for workers on different GPUs (default 0: only when membership changes)',
     bandwidth: 'throttle each worker\'s link to this many Mbit/s (default unlimited)',
     nats: 'use this NATS server instead of starting one (distributed runs)',
     resume: 'continue the distributed run in this run directory from its latest checkpoint every worker wrote (its config.json; other flags are ignored)',
