@@ -15,6 +15,11 @@
 //   at most one side commits; the other waits, then fails with QuorumLostError.
 // - A worker that misses a view change (frozen, cut off) learns it from a member's newer epoch
 //   (any envelope carries one) or from a commit without itself: it is fenced (FencedError).
+// - Joining: a worker outside the view asks to join (requestJoin); the coordinator proposes the
+//   live members plus one joiner (one a change, so every joiner has a member to take its state
+//   from; a proposal in flight is not superseded by a join), and the joiner acknowledges like a
+//   member. A joiner's own first view is just
+//   itself, epoch 0: it never fences itself on the members' newer epochs.
 import { FencedError, QuorumLostError, TransportClosedError, ViewChangedError } from './errors.js';
 
 export interface MembershipView {
@@ -77,6 +82,8 @@ interface Waiter {
 export class ViewKeeper {
   private view: MembershipView;
   private readonly suspects = new Set<string>();
+  /** Workers outside the view that asked to join. */
+  private readonly joiners = new Set<string>();
   private accepted: { epoch: number; proposer: string } | undefined;
   private proposal: Proposal | undefined;
   private round = 0;
@@ -101,6 +108,11 @@ export class ViewKeeper {
     this.quorum = options.quorum ?? 'majority';
     this.ackTimeoutMs = options.ackTimeoutMs ?? 3000;
     this.viewChangeTimeoutMs = options.viewChangeTimeoutMs ?? 30_000;
+  }
+
+  /** A worker asking to join: still in the view of itself alone that it started with. */
+  private get joining(): boolean {
+    return this.view.epoch === 0 && this.view.members.length === 1 && this.view.members[0] === this.self;
   }
 
   /** The committed view this worker is in. */
@@ -175,6 +187,15 @@ export class ViewKeeper {
     this.round = round;
   }
 
+  /** `peer`, not a member, asks to join the run (again, after a restart). */
+  requestJoin(peer: string): void {
+    if (this.closed || this.fenced || peer === this.self || this.view.members.includes(peer)) return;
+    this.suspects.delete(peer);
+    if (this.joiners.has(peer)) return;
+    this.joiners.add(peer);
+    this.lead();
+  }
+
   /** The failure detector (or a Leave) says `peer` is gone. */
   suspect(peer: string): void {
     if (this.closed || this.fenced || peer === this.self || !this.view.members.includes(peer)) return;
@@ -222,21 +243,29 @@ export class ViewKeeper {
     return this.quorum === 'any' || 2 * members.length > this.view.members.length;
   }
 
+  /** The next view as this worker would propose it: the live members and the lowest joiner. */
+  private proposedMembers(live: readonly string[]): string[] {
+    const joiner = [...this.joiners].filter((j) => !this.suspects.has(j)).sort()[0];
+    return joiner === undefined ? [...live] : [...live, joiner].sort();
+  }
+
   /** Proposes the next view if this worker is the coordinator and the live set changed. */
   private lead(): void {
     const live = this.live();
-    if (live[0] !== this.self || live.length === this.view.members.length) return;
-    if (this.proposal && sameIds(this.proposal.members, live)) return;
+    const members = this.proposedMembers(live);
+    if (live[0] !== this.self || sameIds(members, this.view.members)) return;
+    // A proposal whose members are all still live runs to its commit; a join waits for the next.
+    if (this.proposal && this.proposal.members.every((m) => !this.suspects.has(m))) return;
     const a = this.accepted;
     if (a && a.proposer < this.self && !this.suspects.has(a.proposer) && a.epoch > this.view.epoch) return; // a lower coordinator is at work
     if (!this.hasQuorum(live)) return; // wait: after() reports the lost quorum
     if (this.proposal?.timer) clearTimeout(this.proposal.timer);
     const epoch = Math.max(this.view.epoch, this.highestEpoch) + 1;
     this.highestEpoch = epoch;
-    const proposal: Proposal = { epoch, members: live, acks: new Map([[this.self, this.round]]), timer: undefined };
+    const proposal: Proposal = { epoch, members, acks: new Map([[this.self, this.round]]), timer: undefined };
     this.proposal = proposal;
     this.accept(epoch, this.self);
-    this.host.broadcast({ step: 'propose', epoch, proposer: this.self, members: live });
+    this.host.broadcast({ step: 'propose', epoch, proposer: this.self, members });
     proposal.timer = setTimeout(() => {
       if (this.proposal !== proposal) return;
       // Whoever has not acknowledged is treated as gone; the next proposal leaves them out.
@@ -287,7 +316,8 @@ export class ViewKeeper {
   private onCommit(epoch: number, members: readonly string[], round: number): void {
     if (epoch <= this.view.epoch) return;
     if (!members.includes(this.self)) {
-      this.fence(epoch, `view ${epoch} (${members.join(', ')}) was committed without ${this.self}`);
+      // A joiner is in no view yet: a view without it is not one it was removed from.
+      if (!this.joining) this.fence(epoch, `view ${epoch} (${members.join(', ')}) was committed without ${this.self}`);
       return;
     }
     this.install({ epoch, members: [...members].sort(), startRound: round });
@@ -299,7 +329,8 @@ export class ViewKeeper {
     this.accepted = undefined;
     if (this.proposal?.timer) clearTimeout(this.proposal.timer);
     this.proposal = undefined;
-    for (const s of [...this.suspects]) if (!view.members.includes(s)) this.suspects.delete(s);
+    for (const s of [...this.suspects]) if (!view.members.includes(s) && !this.joiners.has(s)) this.suspects.delete(s);
+    for (const j of [...this.joiners]) if (view.members.includes(j)) this.joiners.delete(j);
     this.history.push({
       view,
       removed: previous.members.filter((m) => !view.members.includes(m)),
@@ -313,7 +344,7 @@ export class ViewKeeper {
         w.resolve(view);
       }
     }
-    if (this.suspects.size > 0) this.lead(); // a failure detected during the change
+    if (this.suspects.size > 0 || this.joiners.size > 0) this.lead(); // a failure detected, or a join asked, during the change
   }
 
   private fence(epoch: number, why: string): void {

@@ -102,4 +102,39 @@ describe('membership views', () => {
     await expect(c.after(0)).rejects.toThrow(/run goes on without it/);
     for (const k of [a, b, c]) k.close();
   });
+
+  it('a restarted worker joins: the next view adds it (one joiner a change), from the highest round acknowledged', async () => {
+    const bus: { from: string; m: ViewMessage }[] = [];
+    const host = (self: string): ViewHost => ({ broadcast: (m) => bus.push({ from: self, m }), seal: () => {}, install: () => {}, fence: () => {} });
+    const after1: MembershipView = { epoch: 1, members: ['a', 'b'], startRound: 4 };
+    const a = new ViewKeeper('a', after1, host('a'));
+    const b = new ViewKeeper('b', after1, host('b'));
+    // Joiners start in a view of their own (epoch 0): the members' newer epochs do not fence them.
+    const c = new ViewKeeper('c', { epoch: 0, members: ['c'], startRound: 0 }, host('c'));
+    const d = new ViewKeeper('d', { epoch: 0, members: ['d'], startRound: 0 }, host('d'));
+    const keepers = [a, b, c, d];
+    const deliver = () => {
+      for (let k = 0; k < bus.length; k++) for (const keeper of keepers) if (keeper.self !== bus[k].from) keeper.onMessage(bus[k].from, bus[k].m);
+    };
+    c.observeEpoch('a', 1);
+    expect(c.fencedError).toBeUndefined();
+    a.reportRound(9);
+    b.reportRound(10);
+    // b (not the coordinator) hearing the joins changes nothing; a (the coordinator) proposes.
+    b.requestJoin('d');
+    b.requestJoin('c');
+    expect(bus).toEqual([]);
+    a.requestJoin('d');
+    a.requestJoin('c');
+    deliver(); // the install of the first proposes the next joiner at once
+    const third: MembershipView = { epoch: 3, members: ['a', 'b', 'c', 'd'], startRound: 10 };
+    for (const k of keepers) expect(k.current()).toEqual(third);
+    for (const k of [a, b]) {
+      expect(k.changes().map((ch) => [ch.view.epoch, ch.view.startRound, ch.added])).toEqual([
+        [2, 10, ['d']], // the first to ask; c's request waits for that commit
+        [3, 10, ['c']],
+      ]);
+    }
+    for (const k of keepers) k.close();
+  });
 });
