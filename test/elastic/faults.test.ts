@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -126,6 +127,51 @@ describe('elastic runs over real worker processes and a real nats-server', () =>
     } finally {
       await server.close();
     }
+  });
+
+  it('D-SGD: a killed worker restarted with --join is added back at a round boundary, takes a member\'s state, and merges with the others to identical bits', async () => {
+    let joiner: Promise<number | null> | undefined;
+    let joinerOut = '';
+    let relaunch: string[] = [];
+    const config = resolveRunConfig({ ...dsgd, rounds: 300 }); // long enough for a restart to catch up
+    const run = startTrain(config, ['--peer-timeout', String(PEER_TIMEOUT_MS)], (line, r) => {
+      if (relaunch.length === 0 && line.type === 'round' && line.worker === 'w1' && line.round === 15) {
+        const pid = workerPid(r.dir, 'w1');
+        // The same command line, as a user restarting the worker would type it, plus --join.
+        relaunch = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+        process.kill(pid, 'SIGKILL');
+      }
+      if (joiner === undefined && line.type === 'view' && line.epoch === 1) {
+        const child = spawn(relaunch[0], [...relaunch.slice(1), '--join'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stdout?.on('data', (d: Buffer) => (joinerOut += d.toString()));
+        child.stderr?.on('data', (d: Buffer) => (joinerOut += d.toString()));
+        joiner = new Promise((done) => child.on('close', done));
+      }
+    });
+    const exited = await run.exited;
+    const result = { code: exited.code, stderr: exited.stderr, lines: run.lines, dir: run.dir };
+    const joinerExit = await (joiner ?? Promise.resolve(-1));
+    const { code, lines, dir, stderr } = result;
+    expect(code, stderr.slice(-3000)).toBe(0);
+    expect(joinerExit, joinerOut.slice(-3000)).toBe(0);
+    const events = joinerOut.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; epoch?: number; source?: string; startRound?: number; round?: number });
+    const joined = events.find((e) => e.type === 'joined');
+    expect(joined?.epoch).toBe(2);
+    expect(joined?.source).toBe('w0');
+    // Survivors: view 1 without w1, then view 2 with it again, from one start round.
+    const views = lines.filter((l) => l.type === 'view');
+    for (const w of ['w0', 'w2', 'w3']) {
+      expect(views.filter((v) => v.worker === w).map((v) => [v.epoch, v.members])).toEqual([
+        [1, ['w0', 'w2', 'w3']],
+        [2, ['w0', 'w1', 'w2', 'w3']],
+      ]);
+    }
+    const start = views.find((v) => v.epoch === 2)?.startRound as number;
+    expect(joined?.startRound).toBe(start);
+    // The joiner trained every round from there, and the exact merge was over all four.
+    expect(events.filter((e) => e.type === 'round').map((e) => e.round)).toEqual(Array.from({ length: (config.rounds as number) - start }, (_, k) => start + k));
+    const params = ['w0', 'w1', 'w2', 'w3'].map((w) => decodeCheckpoint(readFileSync(join(dir, 'run', 'workers', `${w}.ckpt`))).sections.get('params') as Float32Array);
+    for (const p of params.slice(1)) expect(Buffer.from(p.buffer, p.byteOffset, p.byteLength).equals(Buffer.from(params[0].buffer, params[0].byteOffset, params[0].byteLength))).toBe(true);
   });
 
   it('all-reduce SGD and CO2: a worker killed mid-run; the interrupted all-reduce is redone over the survivors, whose replicas stay identical', async () => {

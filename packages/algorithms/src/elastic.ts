@@ -21,6 +21,14 @@ export interface ViewEvent {
   waitedMs: number;
 }
 
+/**
+ * The workers of `view` in the run's own order: the initial workers that are still members, in
+ * their order (so a ring closes over a gap and neighbours stay neighbours), then any that joined.
+ */
+export function orderedMembers(initial: readonly string[], view: MembershipView): string[] {
+  return [...initial.filter((id) => view.members.includes(id)), ...view.members.filter((id) => !initial.includes(id))];
+}
+
 /** True for the errors a view change produces: the operation can be redone in the next view. */
 export function isViewFault(error: unknown): boolean {
   return error instanceof ViewChangedError || (error instanceof PeerLeftError && error.reason !== 'done');
@@ -34,10 +42,15 @@ export class ViewFollower {
    *   each later view this worker adopts, to rebuild what depends on the members (topology, mixer,
    *   ring order).
    */
+  /**
+   * @param onJoined called (and awaited) for each worker a new view adds, before any communication
+   *   in that view: where a member hands the joiner its state (joinTransfer).
+   */
   constructor(
     private readonly transport: Transport,
     private readonly emit: (event: ViewEvent) => void = () => {},
     private readonly onView: (view: MembershipView) => void = () => {},
+    private readonly onJoined: (joiner: string, view: MembershipView) => Promise<void> = async () => {},
   ) {
     this.view = transport.views.current();
     onView(this.view);
@@ -110,22 +123,23 @@ export class ViewFollower {
   /** Adopts the transport's view, first waiting for the one being agreed (if any). */
   async settle(): Promise<void> {
     if (this.transport.views.changing) await this.next();
-    else if (this.transport.views.current().epoch !== this.view.epoch) this.adopt(this.transport.views.current(), 0);
+    else if (this.transport.views.current().epoch !== this.view.epoch) await this.adopt(this.transport.views.current(), 0);
   }
 
   /** Waits for the first view after the current one and adopts it. */
   private async next(): Promise<void> {
     const t0 = performance.now();
     const view = await this.transport.views.after(this.view.epoch);
-    this.adopt(view, performance.now() - t0);
+    await this.adopt(view, performance.now() - t0);
     // A further change may already be under way (a second failure during the first).
     if (this.transport.views.changing) await this.next();
   }
 
-  private adopt(view: MembershipView, waitedMs: number): void {
+  private async adopt(view: MembershipView, waitedMs: number): Promise<void> {
     const previous = this.view;
     this.view = view;
     this.onView(view);
+    const added = view.members.filter((m) => !previous.members.includes(m));
     this.emit({
       type: 'view',
       worker: this.transport.id,
@@ -133,8 +147,16 @@ export class ViewFollower {
       members: view.members,
       startRound: view.startRound,
       removed: previous.members.filter((m) => !view.members.includes(m)),
-      added: view.members.filter((m) => !previous.members.includes(m)),
+      added,
       waitedMs,
     });
+    for (const joiner of added) {
+      try {
+        await this.onJoined(joiner, view);
+      } catch (error) {
+        // The joiner failed or the view changed again: the next view settles it.
+        if (!isViewFault(error)) throw error;
+      }
+    }
   }
 }

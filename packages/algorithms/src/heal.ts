@@ -8,7 +8,8 @@
 import type { Gpu } from '@gossamer/gpu';
 import type { F32Span } from '@gossamer/kernels';
 import type { Replica } from '@gossamer/model';
-import type { TransferKey, Transport } from '@gossamer/transport';
+import type { MembershipView, TransferKey, Transport } from '@gossamer/transport';
+import { orderedMembers } from './elastic.js';
 
 /** A float range of a GPU buffer that is part of a worker's state. */
 export interface StateRange {
@@ -54,4 +55,36 @@ export async function syncFromCanonical(gpu: Gpu, transport: Transport, members:
     gpu.write(r.buffer, 4 * r.offset, flat.subarray(at, at + r.length));
     at += r.length;
   }
+}
+
+/** Tensor id of the state a member hands a joiner (TENSOR.join in the algorithms' numbering). */
+export const JOIN_TENSOR = 8;
+
+/**
+ * The member a joiner takes its state from: the first member of `view`, in the run's order, other
+ * than the joiner (a view adds one joiner at a time, so it is one that was there before).
+ */
+export function joinSource(initial: readonly string[], view: MembershipView, joiner: string): string {
+  const source = orderedMembers(initial, view).find((m) => m !== joiner);
+  if (source === undefined) throw new Error(`${joiner} joined a view with no other member`);
+  return source;
+}
+
+/**
+ * The member side of a join (ViewFollower's onJoined): the source member sends its `state` to the
+ * joiner, keyed by the view's start round, before communicating in the view.
+ */
+export function joinTransfer(gpu: Gpu, transport: Transport, initial: readonly string[], state: readonly StateRange[]): (joiner: string, view: MembershipView) => Promise<void> {
+  return async (joiner, view) => {
+    const source = joinSource(initial, view, joiner);
+    if (source !== transport.id) return;
+    await syncFromCanonical(gpu, transport, [source, joiner], state, { tensor: JOIN_TENSOR, round: view.startRound }, view.epoch);
+  };
+}
+
+/** The joiner side: receives its `state` from its source member in the view that added it. */
+export async function receiveJoinState(gpu: Gpu, transport: Transport, initial: readonly string[], state: readonly StateRange[], view: MembershipView): Promise<string> {
+  const source = joinSource(initial, view, transport.id);
+  await syncFromCanonical(gpu, transport, [source, transport.id], state, { tensor: JOIN_TENSOR, round: view.startRound }, view.epoch);
+  return source;
 }

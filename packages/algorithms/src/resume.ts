@@ -15,6 +15,12 @@ export interface ResumePoint {
   round: number;
   values: Readonly<Record<string, number>>;
   sections: ReadonlyMap<string, Float32Array>;
+  /**
+   * A worker that joined a running run: its replica came from a member (receiveJoinState) and
+   * `round` is the joining view's start round, in the algorithm's own units (steps for all-reduce
+   * SGD). The algorithm's own state starts afresh (CO2: anchors at the received parameters).
+   */
+  joined?: boolean;
 }
 
 export interface CheckpointHook {

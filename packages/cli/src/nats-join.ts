@@ -66,7 +66,7 @@ export function joinSettingsFrom(values: Values): JoinSettings {
 /** Connects worker `id` to the run and waits until every worker of `ids` has joined. */
 export async function joinRun(
   settings: JoinSettings,
-  worker: { id: string; ids: readonly string[]; gpu: Gpu; receiveTimeoutMs: number; bandwidth?: BandwidthLimit; log: Logger },
+  worker: { id: string; ids: readonly string[]; gpu: Gpu; receiveTimeoutMs: number; bandwidth?: BandwidthLimit; log: Logger; join?: boolean },
 ): Promise<NatsTransport> {
   const { id, ids, gpu, log } = worker;
   log.debug('connecting', { worker: id, run: settings.runId, servers: settings.servers, auth: settings.auth });
@@ -75,6 +75,7 @@ export async function joinRun(
     runId: settings.runId,
     servers: settings.servers,
     peers: ids,
+    join: worker.join,
     peerTimeoutMs: settings.peerTimeoutMs,
     // A round waits for its slowest peer, however slow; a dead peer is caught by the heartbeat
     // timeout (peerTimeoutMs), not by these.
@@ -86,6 +87,8 @@ export async function joinRun(
     // Duplicates are what retransmission produces; anything else is a peer (or stranger) misbehaving.
     onWireError: (e) => log.log(e.reason === 'DUPLICATE' ? 'debug' : 'warn', 'rejected a message', { worker: id, reason: e.reason, sender: e.sender, detail: e.detail }),
   });
+  // A worker joining a run in progress waits for a view with itself in it instead (hostWorkers).
+  if (worker.join) return transport;
   try {
     await transport.waitForPeers(ids, settings.joinTimeoutMs);
   } catch (e) {

@@ -102,6 +102,11 @@ export interface NatsTransportOptions {
    * becomes a member by Join or Heartbeat, and other messages from non-members are rejected.
    */
   readonly peers?: readonly string[];
+  /**
+   * Join a run in progress (a restarted worker): the first view is this worker alone, and it asks
+   * the members, with every heartbeat until it is in, to add it at their next view (docs/elastic.md).
+   */
+  readonly join?: boolean;
   /** Capabilities announced in Join. */
   readonly capabilities?: Partial<Capabilities>;
   /** Heartbeat period, ms (default 1000). */
@@ -216,6 +221,8 @@ export class NatsTransport implements Transport {
   private readonly errors: WireErrorCounter;
   private readonly decoder: EnvelopeDecoder;
   private readonly allowlist: ReadonlySet<string> | undefined;
+  /** Asking to join a run in progress, until a view with this worker is installed. */
+  private joining: boolean;
   private readonly heartbeatIntervalMs: number;
   private readonly peerTimeoutMs: number;
   private readonly receiveTimeoutMs: number;
@@ -285,7 +292,8 @@ export class NatsTransport implements Transport {
       ...options.capabilities,
     };
     this.errors = new WireErrorCounter({ onError: options.onWireError });
-    const firstView = sortedIds(new Set([this.id, ...(options.peers ?? [])]));
+    this.joining = options.join === true;
+    const firstView = this.joining ? [this.id] : sortedIds(new Set([this.id, ...(options.peers ?? [])]));
     this.views = new ViewKeeper(this.id, { epoch: 0, members: firstView, startRound: 0 }, this.viewHost, { ackTimeoutMs: this.peerTimeoutMs, ...options.views });
     this.decoder = new EnvelopeDecoder({
       viewEpoch: () => this.views.current().epoch,
@@ -322,11 +330,7 @@ export class NatsTransport implements Transport {
       this.subscriptions.push(this.nc.subscribe(subject, { callback: (err, msg) => (err ? undefined : this.onMessage(msg, kind)) }));
     }
     await this.nc.flush(); // subscriptions are in place before anyone hears of us
-    this.publishControl(natsSubjects.member(this.runId, this.id), 'join', {
-      capabilities: this.capabilities,
-      softwareVersion: SOFTWARE_VERSION,
-      resumeRound: 0,
-    });
+    this.announce();
     this.tickMs = Math.max(5, Math.min(50, Math.floor(this.retransmitAfterMs / 4)));
     this.lastTick = this.awakeSince = performance.now();
     this.timers.push(setInterval(() => this.tick(), this.tickMs));
@@ -833,6 +837,17 @@ export class NatsTransport implements Transport {
       return;
     }
     const view = this.views.current();
+    if (!view.members.includes(e.sender) && e.sender !== this.id) {
+      // A worker outside the view asking in (a restarted one), or its part in the agreement.
+      if (e.body === 'join' && !this.joining) {
+        this.views.requestJoin(e.sender);
+        return;
+      }
+      if (e.body === 'viewChange') {
+        this.views.onMessage(e.sender, viewMessageOf(e.viewChange));
+        return;
+      }
+    }
     if (e.viewEpoch < view.epoch && !view.members.includes(e.sender)) {
       // A worker removed from the run (frozen past the timeout, then woken): fenced, never re-admitted.
       this.record({ reason: 'STALE_EPOCH', sender: e.sender, detail: `${e.body} of view ${e.viewEpoch} from a worker not in view ${view.epoch}`, kind: e.body, seq: e.seq });
@@ -917,8 +932,17 @@ export class NatsTransport implements Transport {
 
   // ---- timers -------------------------------------------------------------------------------------
 
+  private announce(): void {
+    this.publishControl(natsSubjects.member(this.runId, this.id), 'join', {
+      capabilities: this.capabilities,
+      softwareVersion: SOFTWARE_VERSION,
+      resumeRound: 0,
+    });
+  }
+
   private heartbeat(): void {
     if (this.closed) return;
+    if (this.joining) this.announce(); // a request the coordinator missed (or suspected) is asked again
     this.publishControl(natsSubjects.member(this.runId, this.id), 'heartbeat', {
       round: this.round,
       state: this.outbound.size + this.inbound.size > 0 ? WorkerState.WORKER_STATE_EXCHANGING : WorkerState.WORKER_STATE_TRAINING,
@@ -1058,6 +1082,8 @@ export class NatsTransport implements Transport {
       for (const i of [...this.inbound.values()]) if (i.expectation?.viewEpoch !== undefined) i.expectation.pending.reject(error());
     },
     install: (view: MembershipView) => {
+      this.joining = false;
+      for (const peer of view.members) if (peer !== this.id && !this.known.has(peer)) this.admit(peer);
       for (const peer of [...this.known.keys()]) {
         if (view.members.includes(peer)) continue;
         this.known.delete(peer);

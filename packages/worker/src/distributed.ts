@@ -10,6 +10,8 @@ import {
   parseSchedule,
   runAllReduceSgdWorker,
   runDsgdWorker,
+  receiveJoinState,
+  replicaState,
   topologyForView,
   workerIds,
   type AlgorithmEvent,
@@ -73,7 +75,20 @@ export interface HostedDone {
   elapsedMs: number;
 }
 
-export type WorkerEvent = AlgorithmEvent | HostedStart | HostedDone;
+/** A worker that joined a run in progress: the view that added it and where it took its state. */
+export interface HostedJoined {
+  type: 'joined';
+  worker: string;
+  epoch: number;
+  members: readonly string[];
+  startRound: number;
+  /** The member whose parameters and optimizer state it took. */
+  source: string;
+  /** The batch of its shard it starts at. */
+  batch: number;
+}
+
+export type WorkerEvent = AlgorithmEvent | HostedStart | HostedDone | HostedJoined;
 
 export interface HostOptions {
   /** Indices (into the run's worker ids) of the workers this process hosts. */
@@ -89,6 +104,8 @@ export interface HostOptions {
   onFinalParameters?: (id: string, checkpoint: Uint8Array) => void | Promise<void>;
   /** Resuming a run: the checkpoint (written through saveRoundCheckpoint) each hosted worker starts from. */
   resumeFrom?: (id: string) => Promise<Uint8Array>;
+  /** The hosted workers join a run in progress: each waits to be added, then takes its state from a member. */
+  join?: boolean;
   /** Stores worker `id`'s checkpoint for a resume at `round` (every config.checkpointEvery rounds). */
   saveRoundCheckpoint?: (id: string, round: number, checkpoint: Uint8Array) => Promise<void>;
 }
@@ -137,8 +154,10 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
               }
             : undefined;
         transport = await options.transportFor(id, index);
+        const joined = options.join ? await joinRunInProgress(config, ids, transport, gpu, replica, batches) : undefined;
         emit({ type: 'start', worker: id, model: spec.name, parameters: replica.parameterCount, shardSamples: shard.numSamples, rounds, algo: config.algo, adapter: gpu.adapterDescription });
-        const ctx = { gpu, transport, replica, batches, evalSet, ids, index, emit, signal: options.signal, resume, checkpoint };
+        if (joined) emit({ type: 'joined', worker: id, ...joined.event });
+        const ctx = { gpu, transport, replica, batches, evalSet, ids, index, emit, signal: options.signal, resume: joined?.resume ?? resume, checkpoint };
         const periodic = { rounds, localSteps: config.localSteps, evalEvery: config.evalEvery, consensusEvery: config.consensusEvery };
         const result = isOuterAlgorithm(config.algo)
           ? await runOuterAlgorithm(ctx, config.algo, config.outer, periodic)
@@ -189,6 +208,23 @@ function resumePoint(id: string, replica: Replica, batches: GpuBatcher, bytes: U
   if (!saved) throw new Error(`${id}'s checkpoint is a final model, not a point to resume a run from (written without checkpointEvery)`);
   batches.seek(saved.batcherStep);
   return { round: saved.round, values: saved.values, sections: ckpt.sections };
+}
+
+/**
+ * A worker joining a run in progress (docs/elastic.md "Joining"): waits for the view that adds it,
+ * takes the parameters and optimizer state of its source member, and starts at the view's start
+ * round. Data rule: it trains on its own shard (that of the id it takes), from the batch the run
+ * is at, as if it had trained all along.
+ */
+async function joinRunInProgress(config: RunConfig, ids: readonly string[], transport: Transport, gpu: Gpu, replica: Replica, batches: GpuBatcher) {
+  const view = await transport.views.after(0);
+  const source = await receiveJoinState(gpu, transport, ids, replicaState(replica), view);
+  // The view's rounds are steps for all-reduce SGD, rounds of localSteps steps otherwise.
+  const steps = config.algo === 'allreduce' ? view.startRound : view.startRound * config.localSteps;
+  batches.seek(steps);
+  replica.steps = steps;
+  const resume: ResumePoint = { round: view.startRound, values: {}, sections: new Map(), joined: true };
+  return { resume, event: { epoch: view.epoch, members: view.members, startRound: view.startRound, source, batch: steps } };
 }
 
 /** The whole run in one process over the in-process transport: the simulator. */

@@ -20,9 +20,9 @@
 import type { OuterStepConfig } from '@gossamer/kernels';
 import type { MembershipView } from '@gossamer/transport';
 import { TENSOR } from '../dsgd/mixer.js';
-import { consensusDistance, measurable, orderedMembers, readParameters, roundEvent, type DsgdResult, type RoundEvent, type WorkerContext } from '../dsgd/worker.js';
-import { isViewFault, ViewFollower } from '../elastic.js';
-import { syncFromCanonical, type StateRange } from '../heal.js';
+import { consensusDistance, measurable, readParameters, roundEvent, type DsgdResult, type RoundEvent, type WorkerContext } from '../dsgd/worker.js';
+import { isViewFault, orderedMembers, ViewFollower } from '../elastic.js';
+import { joinTransfer, replicaState, syncFromCanonical, type StateRange } from '../heal.js';
 import { checkpointDue, savedSection, type AlgorithmState } from '../resume.js';
 import { slowMoOuterStep, type Co2Options, type PeriodicAveragingOptions, type SlowMoOptions } from './options.js';
 import { OuterState } from './outer-state.js';
@@ -58,7 +58,7 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
   const follower = new ViewFollower(transport, emit, (v: MembershipView) => {
     const members = orderedMembers(ctx.ids, v);
     view = { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: v.epoch, viewStartRound: v.startRound };
-  });
+  }, joinTransfer(gpu, transport, ctx.ids, replicaState(replica)));
   // Local SGD needs no sync: its next average makes the replicas equal again.
   const outerState: StateRange[] = outer ? [outer.anchor, outer.previousAnchor, outer.momentum].map((buffer) => ({ buffer, offset: 0, length: replica.layout.length })) : [];
   let synced = 0;
@@ -82,7 +82,9 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
   let step = firstRound * options.localSteps;
   let trainMs = 0;
   try {
-    if (ctx.resume === undefined) outer?.begin();
+    // A joiner's anchors start at the parameters it received; the first all-reduce of its view
+    // copies the canonical outer state over them.
+    if (ctx.resume === undefined || ctx.resume.joined) outer?.begin();
     else {
       for (const [name, buffer] of Object.entries(outerBuffers)) gpu.write(buffer, 0, savedSection(ctx.resume, name, replica.layout.length));
       const saved = ctx.resume.sections.get('co2.pending');

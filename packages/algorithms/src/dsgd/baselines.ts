@@ -8,12 +8,12 @@
 // re-synchronised from the canonical one (heal.ts), so they stay identical whoever completed the
 // interrupted step. The view's rounds are steps here.
 import type { MembershipView } from '@gossamer/transport';
-import { ViewFollower } from '../elastic.js';
+import { orderedMembers, ViewFollower } from '../elastic.js';
 import { checkpointDue } from '../resume.js';
-import { replicaState, syncFromCanonical } from '../heal.js';
+import { joinTransfer, replicaState, syncFromCanonical } from '../heal.js';
 import { TENSOR } from './mixer.js';
 import type { WorkerContext } from './worker.js';
-import { measureRound, orderedMembers, roundEvent, type DsgdResult } from './worker.js';
+import { measureRound, roundEvent, type DsgdResult } from './worker.js';
 
 export interface AllReduceSgdOptions {
   rounds: number;
@@ -35,15 +35,16 @@ export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllRedu
     const members = orderedMembers(ctx.ids, v);
     // Measurements are per round: a round is measurable once all its steps are past the view's start.
     view = { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: v.epoch, viewStartRound: Math.floor(v.startRound / options.localSteps) };
-  });
+  }, joinTransfer(gpu, transport, ctx.ids, state));
   const result: DsgdResult = {};
-  const firstRound = ctx.resume?.round ?? 0;
-  let step = firstRound * options.localSteps;
+  // A joiner's resume round is a step (this algorithm's view rounds), possibly inside a round.
+  let step = ctx.resume ? (ctx.resume.joined ? ctx.resume.round : ctx.resume.round * options.localSteps) : 0;
+  const firstRound = Math.floor(step / options.localSteps);
   for (let round = firstRound; round < options.rounds && !ctx.signal?.aborted; round++) {
     if (checkpointDue(ctx.checkpoint, round, firstRound)) await ctx.checkpoint.save(round, { values: {}, sections: [] });
     let computeMs = 0;
     let commMs = 0;
-    for (let s = 0; s < options.localSteps; s++) {
+    for (let s = step - round * options.localSteps; s < options.localSteps; s++) {
       const t0 = performance.now();
       const enc = gpu.beginStep('gradient');
       ctx.batches.encode(enc);

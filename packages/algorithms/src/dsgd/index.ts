@@ -18,7 +18,6 @@ export {
   pushSumMix,
   finalMerge,
   consensusDistance,
-  orderedMembers,
   readParameters,
   type DsgdOptions,
   type FinalMerge,

@@ -23,6 +23,8 @@ export const TENSOR = {
   state: 6,
   /** The periodic copy of CO2's / SlowMo's outer state from the canonical worker. */
   resync: 7,
+  /** The state a member hands a worker that joins the run (heal.ts JOIN_TENSOR). */
+  join: 8,
 } as const;
 
 export class GossipMixer {

@@ -10,7 +10,8 @@ import { STORAGE_USAGE, type Gpu } from '@gossamer/gpu';
 import { isPowerOfTwo, onePeerHypercube, type NodeMixing } from '@gossamer/topology';
 import type { BatchSource, EvalSet, Replica } from '@gossamer/model';
 import type { MembershipView, Transport } from '@gossamer/transport';
-import { isViewFault, ViewFollower, type ViewEvent } from '../elastic.js';
+import { isViewFault, orderedMembers, ViewFollower, type ViewEvent } from '../elastic.js';
+import { joinTransfer, replicaState } from '../heal.js';
 import { checkpointDue, type CheckpointHook, type ResumePoint } from '../resume.js';
 import { GossipMixer, TENSOR } from './mixer.js';
 import { gossipTopology, planRound, type CommunicationSchedule, type GossipTopology, type PlanContext } from './schedule.js';
@@ -118,14 +119,6 @@ export async function consensusDistance(transport: Transport, ids: readonly stri
   return scalar[0];
 }
 
-/**
- * The workers of `view` in the run's own order: the initial workers that are still members, in
- * their order (so a ring closes over a gap and neighbours stay neighbours), then any that joined.
- */
-export function orderedMembers(initial: readonly string[], view: MembershipView): string[] {
-  return [...initial.filter((id) => view.members.includes(id)), ...view.members.filter((id) => !initial.includes(id))];
-}
-
 export async function readParameters(ctx: WorkerContext): Promise<Float32Array> {
   return ctx.gpu.readF32(ctx.replica.params, 0, ctx.replica.layout.length);
 }
@@ -209,7 +202,7 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
     destroyMixers();
     mixer = new GossipMixer(gpu, transport, members, length, v.epoch);
     mergeMixer = pushSum ? new GossipMixer(gpu, transport, members, replica.layout.length, v.epoch) : mixer;
-  });
+  }, joinTransfer(gpu, transport, ctx.ids, replicaState(replica)));
   // Push-sum's weight is the only state a round hands to the next beyond the replica (the overlapped
   // anchor is rewritten every round).
   let pushWeight = ctx.resume?.values.pushWeight ?? 1;

@@ -30,6 +30,7 @@ export const worker: Command = {
     adapter: { type: 'string' },
     'checkpoint-dir': { type: 'string' },
     resume: { type: 'string' },
+    join: { type: 'boolean', default: false },
   },
   optionHelp: {
     ...natsJoinOptionHelp,
@@ -39,6 +40,7 @@ export const worker: Command = {
     adapter: 'WebGPU adapter: auto, hardware, swiftshader, or part of an adapter name',
     'checkpoint-dir': 'with checkpointEvery in the config: write <dir>/round-<k>/<id>.ckpt every checkpointEvery rounds',
     resume: 'start each hosted worker from <dir>/<id>.ckpt (a round-<k> directory of --checkpoint-dir)',
+    join: 'join the run in progress (e.g. restart a worker that failed): the members add it at their next round boundary and hand it their state',
   },
   async run(values, _positionals, { log }) {
     const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
@@ -53,6 +55,8 @@ export const worker: Command = {
     if (out) mkdirSync(out, { recursive: true });
     const joinSettings = joinSettingsFrom(values);
     const resume = str('resume');
+    const joining = values.join === true;
+    if (joining && resume) throw new UsageError('--join and --resume: a joiner takes its state from a live member; give one of them');
     const checkpointDir = str('checkpoint-dir');
     if (resume) for (const i of indices) if (!existsSync(join(resume, `w${i}.ckpt`))) throw new UsageError(`--resume ${resume}: no checkpoint w${i}.ckpt there`);
     const adapter = str('adapter');
@@ -69,8 +73,9 @@ export const worker: Command = {
         gpu,
         emit,
         signal: abort.signal,
+        join: joining,
         transportFor: async (id) => {
-          const t = await joinRun(joinSettings, { id, ids, gpu, log, receiveTimeoutMs: 600_000, bandwidth: bandwidthLimitOf(config.bandwidthMbps) });
+          const t = await joinRun(joinSettings, { id, ids, gpu, log, receiveTimeoutMs: 600_000, bandwidth: bandwidthLimitOf(config.bandwidthMbps), join: joining });
           transports.push(t);
           return t;
         },
