@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { benchChaos } from '../bench/chaos.js';
 import { benchExchange } from '../bench/exchange.js';
 import { benchMatmul } from '../bench/matmul.js';
 import { benchSoak } from '../bench/soak.js';
@@ -23,6 +24,11 @@ export const benchmarks: Benchmark[] = [
     name: 'exchange',
     summary: 'tensor exchange MB/s between two NatsTransports vs raw NATS publish of the same bytes (local nats-server)',
     run: ({ quick }) => benchExchange(quick ? { sizes: [100_000, 1_000_000], reps: 1, allReduceProcesses: [4] } : {}),
+  },
+  {
+    name: 'chaos',
+    summary: 'a 16-worker D-SGD run under seeded kills, freezes, nats-server restarts and rejoins: faults survived, detection and recovery times, rounds lost, accuracy vs fault-free',
+    run: ({ adapter, quick }) => benchChaos(quick ? { adapter, workers: 6, rounds: 150, maxFaults: 3, faultEveryMs: 2500, pattern: ['kill', 'freeze', 'server-restart'] } : { adapter }),
   },
   {
     name: 'soak',
