@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { randomBytes } from 'node:crypto';
+import { createRng } from '@gossamer/topology';
 import { startNatsServer } from '@gossamer/transport';
 import { resolveRunConfig, simulateRun, type RunConfig } from '@gossamer/worker';
 import type { BenchResult } from './types.js';
@@ -69,18 +70,6 @@ interface Line {
   accuracy?: number;
 }
 
-/** A small seeded generator (mulberry32): the same seed, the same faults. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The p-quantile with linear interpolation (p = 0.5: the median; 1: the maximum). */
 const percentile = (values: number[], p: number): number | undefined => {
   if (values.length === 0) return undefined;
@@ -93,7 +82,8 @@ const percentile = (values: number[], p: number): number | undefined => {
 export async function runChaos(options: ChaosBenchOptions = {}): Promise<ChaosSummary> {
   const n = options.workers ?? 16;
   const peerTimeoutMs = options.peerTimeoutMs ?? 2000;
-  const random = rng(options.seed ?? 1);
+  const draw = createRng(options.seed ?? 1);
+  const random = () => draw.float();
   const config: RunConfig = resolveRunConfig({
     algo: 'dsgd',
     topology: 'ring',
