@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '@gossamer/model';
@@ -171,6 +172,37 @@ describe('elastic runs over real worker processes and a real nats-server', () =>
     // The joiner trained every round from there, and the exact merge was over all four.
     expect(events.filter((e) => e.type === 'round').map((e) => e.round)).toEqual(Array.from({ length: (config.rounds as number) - start }, (_, k) => start + k));
     const params = ['w0', 'w1', 'w2', 'w3'].map((w) => decodeCheckpoint(readFileSync(join(dir, 'run', 'workers', `${w}.ckpt`))).sections.get('params') as Float32Array);
+    for (const p of params.slice(1)) expect(Buffer.from(p.buffer, p.byteOffset, p.byteLength).equals(Buffer.from(params[0].buffer, params[0].byteOffset, params[0].byteLength))).toBe(true);
+  });
+
+  it('D-SGD: a worker whose parameters turn NaN (its shard is corrupt) has its messages refused, leaves, and the others finish without it', async () => {
+    // Class 3's features are ~1e38: the one worker dealt that class's shard overflows to Inf/NaN
+    // within a few steps. Its transport refuses to send non-finite values (and a receiver would
+    // refuse them as NON_FINITE), so the worker fails, leaves ('failed'), and the survivors change
+    // their view at once: nothing non-finite is ever mixed in.
+    const dir = mkdtempSync(join(tmpdir(), 'gossamer-nan-'));
+    const csv = join(dir, 'data.csv');
+    const rows = ['f0,f1,f2,f3,label'];
+    for (let i = 0; i < 800; i++) {
+      const label = i % 4;
+      const scale = label === 3 ? 1e38 : 1;
+      rows.push([0, 1, 2, 3].map((j) => (scale * Math.sin(i * 7 + j * 3 + label)).toPrecision(6)).join(',') + `,${label}`);
+    }
+    writeFileSync(csv, `${rows.join('\n')}\n`);
+    const config = resolveRunConfig({ ...dsgd, dataset: { kind: 'csv', path: csv, label: 'label' }, partition: { kind: 'shards', shardsPerWorker: 1 }, rounds: 40 });
+    const run = startTrain(config, ['--peer-timeout', String(PEER_TIMEOUT_MS)]);
+    const { code, stderr } = await run.exited;
+    expect(code, stderr.slice(-3000)).toBe(0);
+    const summary = JSON.parse(readFileSync(join(run.dir, 'run', 'summary.json'), 'utf8')) as { failures: { workers: string; detail: string }[]; finished: string[]; views: { removed: string[] }[] };
+    expect(summary.failures.length).toBe(1);
+    const bad = summary.failures[0].workers;
+    expect(summary.failures[0].detail).toMatch(/is NaN: only finite values can be sent|NaN or ±Inf/);
+    expect(summary.views.map((v) => v.removed)).toEqual([[bad]]);
+    const survivors = ['w0', 'w1', 'w2', 'w3'].filter((w) => w !== bad);
+    expect(summary.finished).toEqual(survivors);
+    // Nothing non-finite was mixed in: the survivors' merged models are finite and identical.
+    const params = survivors.map((w) => decodeCheckpoint(readFileSync(join(run.dir, 'run', 'workers', `${w}.ckpt`))).sections.get('params') as Float32Array);
+    for (const p of params) expect(p.every(Number.isFinite)).toBe(true);
     for (const p of params.slice(1)) expect(Buffer.from(p.buffer, p.byteOffset, p.byteLength).equals(Buffer.from(params[0].buffer, params[0].byteOffset, params[0].byteLength))).toBe(true);
   });
 
