@@ -130,11 +130,10 @@ describe('elastic runs over real worker processes and a real nats-server', () =>
     }
   });
 
-  it('D-SGD: a killed worker restarted with --join is added back at a round boundary, takes a member\'s state, and merges with the others to identical bits', async () => {
+  async function killAndRejoin(config: RunConfig): Promise<void> {
     let joiner: Promise<number | null> | undefined;
     let joinerOut = '';
     let relaunch: string[] = [];
-    const config = resolveRunConfig({ ...dsgd, rounds: 300 }); // long enough for a restart to catch up
     const run = startTrain(config, ['--peer-timeout', String(PEER_TIMEOUT_MS)], (line, r) => {
       if (relaunch.length === 0 && line.type === 'round' && line.worker === 'w1' && line.round === 15) {
         const pid = workerPid(r.dir, 'w1');
@@ -173,6 +172,14 @@ describe('elastic runs over real worker processes and a real nats-server', () =>
     expect(events.filter((e) => e.type === 'round').map((e) => e.round)).toEqual(Array.from({ length: (config.rounds as number) - start }, (_, k) => start + k));
     const params = ['w0', 'w1', 'w2', 'w3'].map((w) => decodeCheckpoint(readFileSync(join(dir, 'run', 'workers', `${w}.ckpt`))).sections.get('params') as Float32Array);
     for (const p of params.slice(1)) expect(Buffer.from(p.buffer, p.byteOffset, p.byteLength).equals(Buffer.from(params[0].buffer, params[0].byteOffset, params[0].byteLength))).toBe(true);
+  }
+
+  it('D-SGD: a killed worker restarted with --join is added back at a round boundary, takes a member\'s state, and merges with the others to identical bits', async () => {
+    await killAndRejoin(resolveRunConfig({ ...dsgd, rounds: 300 })); // long enough for a restart to catch up
+  });
+
+  it('CO2: a killed worker restarted with --join is added back and healed from the canonical replica: all four end identical', async () => {
+    await killAndRejoin(resolveRunConfig({ ...dsgd, algo: 'co2', merge: undefined, rounds: 300 }));
   });
 
   it('D-SGD: a worker whose parameters turn NaN (its shard is corrupt) has its messages refused, leaves, and the others finish without it', async () => {
