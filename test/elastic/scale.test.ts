@@ -26,7 +26,7 @@ describe('scale', () => {
       evalEvery: 0,
       seed: 2,
     });
-    const run = startTrain(config, ['--peer-timeout', '20000']);
+    const run = startTrain(config, ['--peer-timeout', '20000'], undefined, 280_000);
     const { code, stderr } = await run.exited;
     expect(code, stderr.slice(-2000)).toBe(0);
     const summary = JSON.parse(readFileSync(join(run.dir, 'run', 'summary.json'), 'utf8')) as { finished: string[]; views: unknown[]; failures: unknown[] };

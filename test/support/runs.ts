@@ -33,8 +33,12 @@ export interface TrainRun {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
-/** Starts `train --config <config> --out <dir>/run --json …args`, calling `onLine` for every event. */
-export function startTrain(config: RunConfig, args: readonly string[], onLine: (line: RunLine, run: TrainRun) => void = () => {}): TrainRun {
+/**
+ * Starts `train --config <config> --out <dir>/run --json …args`, calling `onLine` for every event.
+ * A run still going after `limitMs` is killed (with its workers), so a hang fails the test with
+ * the run's own output rather than the test runner's timeout.
+ */
+export function startTrain(config: RunConfig, args: readonly string[], onLine: (line: RunLine, run: TrainRun) => void = () => {}, limitMs = 100_000): TrainRun {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npx turbo run build" first (npm test does)`);
   const dir = mkdtempSync(join(tmpdir(), 'gossamer-run-'));
   const configFile = join(dir, 'run.json');
@@ -42,11 +46,21 @@ export function startTrain(config: RunConfig, args: readonly string[], onLine: (
   const child = spawn(process.execPath, [bin, 'train', '--config', configFile, '--out', join(dir, 'run'), '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const watchdog = setTimeout(() => {
+    stderr += `\n[test] the run was still going after ${limitMs} ms; killed. Worker processes left: ${[...workerProcesses(dir).values()].join(' ') || 'none'}\n`;
+    for (const pid of workerProcesses(dir).keys()) process.kill(pid, 'SIGKILL');
+    child.kill('SIGKILL');
+  }, limitMs);
   const run: TrainRun = {
     child,
     dir,
     lines: [],
-    exited: new Promise((done) => child.on('close', (code, signal) => done({ code, signal, stderr }))),
+    exited: new Promise((done) =>
+      child.on('close', (code, signal) => {
+        clearTimeout(watchdog);
+        done({ code, signal, stderr });
+      }),
+    ),
   };
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (text) => {
     const line = JSON.parse(text) as RunLine;

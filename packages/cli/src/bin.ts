@@ -39,3 +39,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+// Everything a command does is awaited by now. Whatever is still scheduled (a socket's last flush, a
+// device callback after a failure) must not keep the process alive: a worker that hangs on its way
+// out holds up the launcher and its run.
+setTimeout(() => process.exit(), 5000).unref();

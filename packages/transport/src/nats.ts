@@ -810,20 +810,23 @@ export class NatsTransport implements Transport {
 
   // ---- messages in --------------------------------------------------------------------------------
 
-  private onMessage(msg: Msg, subjectKind: string): void {
+  /** @param replayed a message held for a view not yet installed, handled again now (counted once). */
+  private onMessage(msg: Msg, subjectKind: string, replayed = false): void {
     try {
-      this.handle(msg, subjectKind);
+      this.handle(msg, subjectKind, replayed);
     } catch (err) {
       // Never let one message take the worker down; count it under the subject's sender.
       this.record({ reason: 'MALFORMED', sender: msg.subject.split('.')[2] ?? '(unknown)', detail: `handling failed: ${err instanceof Error ? err.message : String(err)}` });
     }
   }
 
-  private handle(msg: Msg, subjectKind: string): void {
+  private handle(msg: Msg, subjectKind: string, replayed: boolean): void {
     if (this.closed) return;
     const data = msg.data;
-    this.counters.messagesReceived++;
-    this.counters.bytesReceived += data.length;
+    if (!replayed) {
+      this.counters.messagesReceived++;
+      this.counters.bytesReceived += data.length;
+    }
     const subjectSender = msg.subject.split('.')[2];
     const decoded = this.decoder.decode(data, subjectSender);
     if (!decoded.ok) return; // counted and reported by the decoder
@@ -1095,7 +1098,7 @@ export class NatsTransport implements Transport {
       this.finishedIn.clear();
       this.finishedInOrder.length = 0;
       this.sentKeys.clear();
-      for (const f of this.future.splice(0)) this.onMessage(f.msg, f.kind);
+      for (const f of this.future.splice(0)) this.onMessage(f.msg, f.kind, true);
     },
     fence: (error: FencedError) => {
       this.rejectAllPending(() => error);
