@@ -1,6 +1,6 @@
 // The NATS transport, on the official v3 client (@nats-io/transport-node).
 //
-// Why one file of ~1,100 lines: the connection, membership, send window, reassembly and repair still
+// Why one file of ~1,150 lines: the connection, membership, send window, reassembly and repair still
 // share one class's private state. The split into modules of one concern each (as nats.js is laid out)
 // is issue 19's first item; the view agreement itself already lives apart, in views.ts.
 //

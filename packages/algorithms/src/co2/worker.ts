@@ -20,8 +20,8 @@
 import type { OuterStepConfig } from '@gossamer/kernels';
 import type { MembershipView } from '@gossamer/transport';
 import { TENSOR } from '../dsgd/mixer.js';
-import { consensusDistance, measurable, readParameters, roundEvent, type DsgdResult, type RoundEvent, type WorkerContext } from '../dsgd/worker.js';
-import { isViewFault, orderedMembers, ViewFollower } from '../elastic.js';
+import { consensusDistance, contextInView, measurable, readParameters, roundEvent, type DsgdResult, type RoundEvent, type WorkerContext } from '../dsgd/worker.js';
+import { isViewFault, ViewFollower } from '../elastic.js';
 import { joinTransfer, replicaState, syncFromCanonical, type StateRange } from '../heal.js';
 import { checkpointDue, savedSection, type AlgorithmState } from '../resume.js';
 import { slowMoOuterStep, type Co2Options, type PeriodicAveragingOptions, type SlowMoOptions } from './options.js';
@@ -55,12 +55,11 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
   const outer = rule.kind === 'outer' ? new OuterState(gpu, replica, id) : undefined;
   const result: DsgdResult = {};
   let view: WorkerContext = ctx;
-  const follower = new ViewFollower(transport, emit, (v: MembershipView) => {
-    const members = orderedMembers(ctx.ids, v);
-    view = { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: v.epoch, viewStartRound: v.startRound };
-  }, joinTransfer(gpu, transport, ctx.ids, replicaState(replica)));
-  // Local SGD needs no sync: its next average makes the replicas equal again.
-  const outerState: StateRange[] = outer ? [outer.anchor, outer.previousAnchor, outer.momentum].map((buffer) => ({ buffer, offset: 0, length: replica.layout.length })) : [];
+  const follower = new ViewFollower(transport, emit, (v: MembershipView) => (view = contextInView(ctx, v)), joinTransfer(gpu, transport, ctx.ids, replicaState(replica)));
+  // The outer state by checkpoint section name; Local SGD has none (and needs no sync: its next
+  // average makes the replicas equal again).
+  const outerBuffers = outer ? { 'outer.anchor': outer.anchor, 'outer.previous-anchor': outer.previousAnchor, 'outer.momentum': outer.momentum } : {};
+  const outerState: StateRange[] = Object.values(outerBuffers).map((buffer) => ({ buffer, offset: 0, length: replica.layout.length }));
   let synced = 0;
   /** Round `round`'s all-reduce of `snapshot` in the current view (redone in the next, or skipped: undefined). */
   const allReduce = (snapshot: Float32Array, round: number): Promise<Float32Array | undefined> =>
@@ -77,7 +76,6 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
   let pending: Promise<Float32Array | undefined> | undefined;
   // The snapshot whose all-reduce is pending: part of a checkpoint taken while it is in flight.
   let pendingSnapshot: Float32Array | undefined;
-  const outerBuffers = outer ? { 'outer.anchor': outer.anchor, 'outer.previous-anchor': outer.previousAnchor, 'outer.momentum': outer.momentum } : {};
   const firstRound = ctx.resume?.round ?? 0;
   let step = firstRound * options.localSteps;
   let trainMs = 0;

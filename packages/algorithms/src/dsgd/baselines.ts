@@ -8,12 +8,12 @@
 // re-synchronised from the canonical one (heal.ts), so they stay identical whoever completed the
 // interrupted step. The view's rounds are steps here.
 import type { MembershipView } from '@gossamer/transport';
-import { orderedMembers, ViewFollower } from '../elastic.js';
+import { ViewFollower } from '../elastic.js';
 import { checkpointDue } from '../resume.js';
 import { joinTransfer, replicaState, syncFromCanonical } from '../heal.js';
 import { TENSOR } from './mixer.js';
 import type { WorkerContext } from './worker.js';
-import { measureRound, roundEvent, type DsgdResult } from './worker.js';
+import { contextInView, measureRound, roundEvent, type DsgdResult } from './worker.js';
 
 export interface AllReduceSgdOptions {
   rounds: number;
@@ -32,9 +32,8 @@ export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllRedu
   let view: WorkerContext = ctx;
   let synced = 0; // the view whose replicas are known to be identical
   const follower = new ViewFollower(transport, emit, (v: MembershipView) => {
-    const members = orderedMembers(ctx.ids, v);
     // Measurements are per round: a round is measurable once all its steps are past the view's start.
-    view = { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: v.epoch, viewStartRound: Math.floor(v.startRound / options.localSteps) };
+    view = contextInView(ctx, v, Math.floor(v.startRound / options.localSteps));
   }, joinTransfer(gpu, transport, ctx.ids, state));
   const result: DsgdResult = {};
   // A joiner's resume round is a step (this algorithm's view rounds), possibly inside a round.

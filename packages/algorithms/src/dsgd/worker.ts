@@ -102,6 +102,16 @@ export interface DsgdResult {
   mergedAccuracy?: number;
 }
 
+/**
+ * `ctx` for the members of `view`: their run order, this worker's index among them, and the view's
+ * epoch and first round (`startRound`, in rounds of the caller's own measurements).
+ */
+export function contextInView(ctx: WorkerContext, view: MembershipView, startRound = view.startRound): WorkerContext {
+  const id = ctx.ids[ctx.index];
+  const members = orderedMembers(ctx.ids, view);
+  return { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: view.epoch, viewStartRound: startRound };
+}
+
 /** A round event with the transport's cumulative byte counters filled in. */
 export function roundEvent(transport: Transport, fields: Omit<RoundEvent, 'type' | 'bytesSent' | 'bytesReceived'>): RoundEvent {
   const stats = transport.stats();
@@ -193,8 +203,8 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
     if (mergeMixer !== mixer) (mergeMixer as GossipMixer | undefined)?.destroy();
   };
   const follower = new ViewFollower(transport, emit, (v) => {
-    const members = orderedMembers(ctx.ids, v);
-    view = { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: v.epoch, viewStartRound: v.startRound };
+    view = contextInView(ctx, v);
+    const members = view.ids;
     const gossip = options.schedule.kind === 'gossip';
     const topology = v.epoch === 0 || !gossip ? options.topology : options.topologyForView?.(members.length);
     if (gossip && topology === undefined) throw new Error(`${id}: the run's workers changed and its gossip topology has no rule to re-form (topologyForView)`);
