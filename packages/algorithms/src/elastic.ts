@@ -126,8 +126,11 @@ export class ViewFollower {
     else if (this.transport.views.current().epoch !== this.view.epoch) await this.adopt(this.transport.views.current(), 0);
   }
 
-  /** Waits for the first view after the current one and adopts it. */
-  private async next(): Promise<void> {
+  /**
+   * Waits for the first view after the current one and adopts it (and any change already under way
+   * after it). For algorithms that handle a view fault themselves rather than through communicate().
+   */
+  async next(): Promise<void> {
     const t0 = performance.now();
     const view = await this.transport.views.after(this.view.epoch);
     await this.adopt(view, performance.now() - t0);

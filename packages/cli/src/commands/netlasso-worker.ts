@@ -17,6 +17,8 @@ import {
   type NetlassoOptions,
   type NetlassoProblem,
   type NetlassoProblemSpec,
+  type NetlassoRegroup,
+  type WorkerLayout,
 } from '@gossamer/algorithms';
 import { Gpu } from '@gossamer/gpu';
 import type { NatsTransport, Transport } from '@gossamer/transport';
@@ -51,8 +53,17 @@ export interface NetlassoWorkerOutput {
   /** Seconds from start until every peer had joined (0 alone). */
   joinSeconds: number;
   reports: NetlassoReportRecord[];
+  /** Each re-partition after a worker failed (empty in a run without faults); layout is the last one's. */
+  regroups: NetlassoRegroup[];
   transport?: { bytesSent: number; bytesReceived: number; messagesSent: number };
 }
+
+const finalLayout = (l: WorkerLayout, members: readonly string[]): NetlassoWorkerOutput['layout'] => ({
+  nodes: l.nodes.length,
+  copies: l.copies,
+  cutRows: l.cutRows,
+  neighbours: l.neighbours.map((nb) => members[nb.part]),
+});
 
 const toBase64 = (a: Float32Array | Int32Array): string => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 
@@ -302,6 +313,7 @@ export const netlassoWorker: Command = {
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
+    const regroups: NetlassoRegroup[] = [];
     try {
       let joinSeconds = 0;
       if (workers > 1) {
@@ -320,6 +332,11 @@ export const netlassoWorker: Command = {
         lambdas,
         options,
         onReport: (r) => emit(lambdaEvent(id, r)),
+        // A worker failed: the survivors re-partition over the new view (docs/elastic.md).
+        onRegroup: (g) => {
+          regroups.push(g);
+          emit({ type: 'regroup', worker: id, ...g });
+        },
       });
       const seconds = (performance.now() - started) / 1000;
       const stats = transport?.stats();
@@ -331,7 +348,8 @@ export const netlassoWorker: Command = {
           runId: runId ?? null,
           problem: { name: problem.name, nodes: problem.graph.n, edges: problem.graph.edges.length, dim: problem.dim, loss: problem.loss.kind },
           fingerprint,
-          layout: { nodes: layout.nodes.length, copies: layout.copies, cutRows: layout.cutRows, neighbours: layout.neighbours.map((nb) => ids[nb.part]) },
+          layout: finalLayout(result.layout, regroups.at(-1)?.members ?? ids),
+          regroups,
           lambdas,
           options,
           adapter: gpu.adapterDescription,
@@ -351,6 +369,8 @@ export const netlassoWorker: Command = {
         bytesSent: stats?.bytesSent ?? 0,
         out: out ?? null,
       });
+      // Finished: a peer still in its last exchange with this worker must not take this for a failure.
+      await transport?.close({ reason: 'done' });
       return 0;
     } catch (e) {
       if (abort.signal.aborted) return 130;

@@ -29,7 +29,7 @@ import {
 import { Gpu } from '@gossamer/gpu';
 import { barChart, facetLines } from '@gossamer/plot';
 import { startNatsServer } from '@gossamer/transport';
-import { runChildren } from '../processes.js';
+import { runChildren, type ChildFailure } from '../processes.js';
 import { decodeFloat32, type NetlassoWorkerOutput } from './netlasso-worker.js';
 import { writePlot } from '../report/png.js';
 
@@ -65,7 +65,10 @@ export function netlassoKddConfig(quick: boolean): NetlassoKddConfig {
 export interface NetlassoProcessRun {
   label: string;
   workers: number;
+  /** The reports of the workers that finished (all of them, unless some failed). */
   outputs: NetlassoWorkerOutput[];
+  /** Worker processes that failed; the others went on without them (docs/elastic.md). */
+  failures: ChildFailure[];
   /** Wall time of the run, process start to the last exit. */
   seconds: number;
   /** Every worker reported the same iterations and the same x bits for every λ. */
@@ -84,7 +87,17 @@ export const REFERENCE_EPS = 1e-7;
  * over the NATS server at `url`. Events go to <dir>/events.jsonl, each worker's report to <dir>/wK.json;
  * w0's per-λ events are printed as progress.
  */
-export async function runNetlassoProcesses(o: { url: string; specFile: string; workers: number; args: string[]; dir: string; label: string; adapter?: string }): Promise<NetlassoProcessRun> {
+export async function runNetlassoProcesses(o: {
+  url: string;
+  specFile: string;
+  workers: number;
+  args: string[];
+  dir: string;
+  label: string;
+  adapter?: string;
+  /** 'continue' (default): the survivors of a failed worker adopt its nodes; 'abort': one failure ends the run. */
+  onFailure?: 'continue' | 'abort';
+}): Promise<NetlassoProcessRun> {
   const started = performance.now();
   mkdirSync(o.dir, { recursive: true });
   const events = join(o.dir, 'events.jsonl');
@@ -97,20 +110,31 @@ export async function runNetlassoProcesses(o: { url: string; specFile: string; w
     if (o.adapter) args.push('--adapter', o.adapter);
     return { label: `${id} (${o.label})`, args };
   });
-  await runChildren(specs, (k, line) => {
+  // Progress comes from the lowest-numbered worker still running.
+  const failed = new Set<number>();
+  const failures = await runChildren(specs, (k, line) => {
     if (!line.startsWith('{')) return;
     appendFileSync(events, `${line}\n`);
-    if (k !== 0) return;
+    if (k !== Array.from({ length: o.workers }, (_, i) => i).find((i) => !failed.has(i))) return;
     const e = JSON.parse(line) as { type: string; lambda?: number; iterations?: number; clusters?: number; ari?: number | null; seconds?: number; waitSeconds?: number; hostedNodes?: number; cutRows?: number };
     if (e.type === 'start') console.log(`  ${o.label}: ${o.workers} worker processes (w0 hosts ${e.hostedNodes} nodes, ${e.cutRows} cut-edge copies)`);
     if (e.type === 'lambda') {
       const ari = e.ari === null || e.ari === undefined ? '' : `, ARI ${e.ari.toFixed(3)}`;
       console.log(`    λ = ${e.lambda!.toFixed(4)}: ${e.iterations} iterations, ${e.clusters} clusters${ari}, ${e.seconds!.toFixed(1)} s (waiting ${e.waitSeconds!.toFixed(1)} s)`);
     }
-  }, { onFailure: 'abort' }); // Network Lasso does not continue on survivors yet: one failure ends the run
-  const outputs = Array.from({ length: o.workers }, (_, k) => JSON.parse(readFileSync(join(o.dir, `w${k}.json`), 'utf8')) as NetlassoWorkerOutput);
+    if (e.type === 'regroup') console.log(`    ${(e as { worker?: string }).worker}: view ${(e as { epoch?: number }).epoch}, now hosts ${(e as { nodes?: number }).nodes} nodes; solving again from λ #${(e as { resumeLambdaIndex?: number }).resumeLambdaIndex}`);
+  }, {
+    onFailure: o.onFailure ?? 'continue',
+    onChildFailure: (f) => {
+      failed.add(f.index);
+      console.log(`  ${f.label} failed (${f.exit}); the others go on without it`);
+    },
+  });
+  const outputs = Array.from({ length: o.workers }, (_, k) => k)
+    .filter((k) => !failures.some((f) => f.index === k))
+    .map((k) => JSON.parse(readFileSync(join(o.dir, `w${k}.json`), 'utf8')) as NetlassoWorkerOutput);
   const workersAgree = outputs.every((w) => w.reports.every((r, l) => r.iterations === outputs[0].reports[l].iterations && r.x === outputs[0].reports[l].x));
-  return { label: o.label, workers: o.workers, outputs, seconds: (performance.now() - started) / 1000, workersAgree };
+  return { label: o.label, workers: o.workers, outputs, failures, seconds: (performance.now() - started) / 1000, workersAgree };
 }
 
 export interface ConvergenceRow {

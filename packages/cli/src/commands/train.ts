@@ -320,8 +320,14 @@ async function trainNetlasso(values: Values): Promise<number> {
       adapter: str(values, 'adapter'),
     });
     const reports = run.outputs[0].reports;
-    writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ workers, seconds: run.seconds, workersAgree: run.workersAgree, lambdas: reports.map((r) => ({ lambda: r.lambda, iterations: r.iterations, clusters: r.clusters, objective: r.objective })) }, null, 2)}\n`);
-    console.log(`done: ${reports.length} λ values, ${workers} workers${run.workersAgree ? ' (identical results on every worker)' : ' (WORKERS DISAGREE)'} in ${run.seconds.toFixed(0)} s\nrun directory: ${runDir} (events.jsonl, w<k>.json, summary.json)`);
+    const failures = run.failures.map((f) => ({ worker: `w${f.index}`, exit: f.exit }));
+    const finished = run.outputs.map((o) => o.worker);
+    writeFileSync(
+      join(runDir, 'summary.json'),
+      `${JSON.stringify({ workers, finished, failures, seconds: run.seconds, workersAgree: run.workersAgree, lambdas: reports.map((r) => ({ lambda: r.lambda, iterations: r.iterations, clusters: r.clusters, objective: r.objective })) }, null, 2)}\n`,
+    );
+    const who = failures.length > 0 ? `${finished.length} of ${workers} workers (${failures.map((f) => f.worker).join(', ')} failed)` : `${workers} workers`;
+    console.log(`done: ${reports.length} λ values, ${who}${run.workersAgree ? ' (identical results on every worker)' : ' (WORKERS DISAGREE)'} in ${run.seconds.toFixed(0)} s\nrun directory: ${runDir} (events.jsonl, w<k>.json, summary.json)`);
     return run.workersAgree ? 0 : 1;
   } finally {
     await server?.close();

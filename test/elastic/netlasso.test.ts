@@ -1,0 +1,164 @@
+// Network Lasso with a worker failing, in real `netlasso-worker` processes over a real nats-server:
+// kill -9 one of three mid-path, or freeze it (SIGSTOP) past the peer timeout. The survivors detect
+// it within the timeout, re-partition the graph over the new view, adopt its nodes, solve the
+// interrupted λ again, and reach the centralized float64 optimum (objective within 1e-4); both
+// report the same bits. A frozen worker that wakes up is fenced and exits with a clear message.
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { netlassoProblemFromSpec, solveNetlassoReference, type NetlassoProblemSpec } from '@gossamer/algorithms';
+import { startNatsServer, type NatsServer } from '@gossamer/transport';
+import { decodeFloat32, type NetlassoWorkerOutput } from '../../packages/cli/src/commands/netlasso-worker.js';
+import { uniqueRunId } from '../../packages/transport/test/nats-harness.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const workerScript = join(here, '..', 'netlasso', 'fixtures', 'worker.mjs');
+const dist = resolve(here, '../../packages/cli/dist/commands/netlasso-worker.js');
+
+let server: NatsServer;
+let dir: string;
+const children = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  if (!existsSync(dist)) throw new Error(`${dist} is missing: worker processes run the built CLI; run \`npx turbo run build\` first`);
+  server = await startNatsServer();
+  dir = mkdtempSync(join(tmpdir(), 'gossamer-netlasso-elastic-'));
+});
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Event {
+  type: string;
+  time: string;
+  worker?: string;
+  lambdaIndex?: number;
+  epoch?: number;
+  members?: string[];
+  nodes?: number;
+  resumeLambdaIndex?: number;
+}
+
+interface Worker {
+  child: ChildProcess;
+  events: Event[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
+}
+
+function spawnWorker(args: string[], onEvent: (e: Event) => void): Worker {
+  const child = fork(workerScript, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  children.add(child);
+  const events: Event[] = [];
+  let output = '';
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+    partial += d.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      const e = JSON.parse(line) as Event;
+      events.push(e);
+      onEvent(e);
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((done) =>
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      done({ code, signal, output });
+    }),
+  );
+  return { child, events, exited };
+}
+
+// 36 nodes in 3 groups, d = 3, over three workers (each with cut edges), four λs.
+const spec: NetlassoProblemSpec = { generator: 'clustered-quadratic', nodes: 36, groups: 3, pIn: 0.4, pOut: 0.05, dim: 3, seed: 7, noise: 0.5 };
+const lambdas = [0, 0.1, 0.3, 1];
+const problem = netlassoProblemFromSpec(spec, () => '');
+const PEER_TIMEOUT_MS = 2000;
+
+/** Three workers; `fault` is called with every event (of any worker) and the workers, to inject a fault. */
+async function run(fault: (e: Event, workers: Map<string, Worker>) => void): Promise<{ workers: Map<string, Worker>; runId: string }> {
+  const specFile = join(dir, 'problem.json');
+  writeFileSync(specFile, JSON.stringify(spec));
+  const runId = uniqueRunId();
+  const workers = new Map<string, Worker>();
+  for (const id of ['w0', 'w1', 'w2']) {
+    const args = ['--problem', specFile, '--workers', '3', '--id', id, '--nats', server.url, '--run', runId, '--lambdas', lambdas.join(','), '--eps-abs', '1e-5', '--eps-rel', '1e-5'];
+    workers.set(id, spawnWorker([...args, '--peer-timeout', String(PEER_TIMEOUT_MS), '--out', join(dir, `${runId}-${id}.json`)], (e) => fault(e, workers)));
+  }
+  return { workers, runId };
+}
+
+function expectSurvivorsOptimal(runId: string, survivors: string[], failed: string): NetlassoWorkerOutput[] {
+  const outputs = survivors.map((id) => JSON.parse(readFileSync(join(dir, `${runId}-${id}.json`), 'utf8')) as NetlassoWorkerOutput);
+  for (const o of outputs) {
+    expect(o.reports.map((r) => r.lambda)).toEqual(lambdas);
+    expect(o.regroups.length).toBeGreaterThanOrEqual(1);
+    expect(o.regroups.at(-1)!.members).toEqual(survivors);
+    expect(o.regroups.at(-1)!.members).not.toContain(failed);
+  }
+  // The survivors host every node between them now.
+  expect(outputs.reduce((s, o) => s + o.layout.nodes, 0)).toBe(problem.graph.n);
+  for (let l = 0; l < lambdas.length; l++) {
+    const [a, b] = outputs.map((o) => o.reports[l]);
+    expect(a.x, `λ = ${lambdas[l]}: both survivors report the same bits`).toBe(b.x);
+    expect(a.converged).toBe(true);
+    if (lambdas[l] === 0) continue; // F* = 0: x_i = a_i, checked by the gap below at λ > 0
+    const ref = solveNetlassoReference(problem, lambdas[l]);
+    const gap = Math.abs(a.objective - ref.objective) / ref.objective;
+    expect(gap, `objective gap at λ = ${lambdas[l]}`).toBeLessThan(1e-4);
+  }
+  const x0 = decodeFloat32(outputs[0].reports[0].x);
+  expect(Math.max(...x0.map((v, k) => Math.abs(v - problem.anchors![k])))).toBeLessThan(1e-3);
+  return outputs;
+}
+
+describe('Network Lasso worker processes when one fails', () => {
+  it('kill -9 of one of three mid-path: the survivors adopt its nodes within the peer timeout and reach the optimum', async () => {
+    let killedAt = 0;
+    const { workers, runId } = await run((e, all) => {
+      if (killedAt === 0 && e.type === 'lambda' && e.worker === 'w0' && e.lambdaIndex === 1) {
+        killedAt = Date.now();
+        all.get('w1')!.child.kill('SIGKILL');
+      }
+    });
+    const [e0, e1, e2] = await Promise.all(['w0', 'w1', 'w2'].map((id) => workers.get(id)!.exited));
+    expect(e1.signal).toBe('SIGKILL');
+    expect(e0.code, e0.output).toBe(0);
+    expect(e2.code, e2.output).toBe(0);
+    expectSurvivorsOptimal(runId, ['w0', 'w2'], 'w1');
+    // Detected and regrouped within the peer timeout plus the agreement (no 600 s receive timeout).
+    for (const id of ['w0', 'w2']) {
+      const regroup = workers.get(id)!.events.find((e) => e.type === 'regroup')!;
+      expect(regroup.members).toEqual(['w0', 'w2']);
+      expect(Date.parse(regroup.time) - killedAt, `${id} regrouped`).toBeLessThan(PEER_TIMEOUT_MS + 8000);
+      expect(regroup.resumeLambdaIndex).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('a worker frozen (SIGSTOP) past the peer timeout is removed; woken, it is fenced and exits with a clear message', async () => {
+    let frozen = false;
+    const { workers, runId } = await run((e, all) => {
+      if (!frozen && e.type === 'lambda' && e.worker === 'w0' && e.lambdaIndex === 1) {
+        frozen = true;
+        all.get('w2')!.child.kill('SIGSTOP');
+      }
+      // Wake it once the others have moved on without it.
+      if (e.type === 'regroup' && e.worker === 'w0') all.get('w2')!.child.kill('SIGCONT');
+    });
+    const [e0, e1, e2] = await Promise.all(['w0', 'w1', 'w2'].map((id) => workers.get(id)!.exited));
+    expect(e0.code, e0.output).toBe(0);
+    expect(e1.code, e1.output).toBe(0);
+    expect(e2.code, e2.output).not.toBe(0);
+    expect(e2.output).toMatch(/removed from the run|fenced/i);
+    expectSurvivorsOptimal(runId, ['w0', 'w1'], 'w2');
+  });
+});
