@@ -31,3 +31,12 @@ export {
 export { NatsTransport, natsSubjects, isTransportError, type NatsTransportOptions } from './nats.js';
 export { natsSecurityOptions, credentialsKind, type NatsSecurity } from './nats-security.js';
 export * from './views.js';
+export {
+  CheckpointStore,
+  CheckpointStoreError,
+  JetStreamUnavailableError,
+  checkpointBucket,
+  checkpointObjectName,
+  type CheckpointPointer,
+  type CheckpointStoreOptions,
+} from './checkpoint-store.js';

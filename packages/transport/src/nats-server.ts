@@ -1,8 +1,9 @@
 // Launches a local nats-server for the CLI's local runs and for tests: a free loopback port chosen by
 // the server itself (`-p -1`, read back from the ports file, as nats.js's own test harness does, so
 // there is no race between picking a port and binding it), stop/kill/restart on the same port, and
-// pause/resume (SIGSTOP/SIGCONT) to freeze it in fault-injection tests. Nothing is printed: the
-// server's output is kept (last 16 KiB) for error messages.
+// pause/resume (SIGSTOP/SIGCONT) to freeze it in fault-injection tests, and optionally JetStream
+// (the launcher's server keeps checkpoints in an object store). Nothing is printed: the server's
+// output is kept (last 16 KiB) for error messages.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
@@ -26,6 +27,12 @@ export interface NatsServerOptions {
   readonly extraConfig?: string;
   /** Give up starting after this long, ms (default 10 000). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Enable JetStream (`-js`), storing under the server's temporary directory, so that it survives
+   * restart() and goes with close() (default false: a cluster config without a server_name, for
+   * one, cannot run it).
+   */
+  readonly jetstream?: boolean;
 }
 
 /** nats-server is not installed (or not where it was said to be); the message says how to fix it. */
@@ -151,6 +158,7 @@ export class NatsServer {
     const timeoutMs = this.options.readyTimeoutMs ?? 10_000;
     for (const f of readdirSync(this.dir)) if (f.endsWith('.ports')) rmSync(join(this.dir, f), { force: true });
     const args = ['-a', this.host, '-p', String(this.currentPort), '--ports_file_dir', this.dir, '-c', this.configFile];
+    if (this.options.jetstream) args.push('-js', '--store_dir', join(this.dir, 'jetstream'));
     const child = spawn(this.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     live.add(child);
