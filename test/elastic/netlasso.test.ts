@@ -2,7 +2,8 @@
 // kill -9 one of three mid-path, or freeze it (SIGSTOP) past the peer timeout. The survivors detect
 // it within the timeout, re-partition the graph over the new view, adopt its nodes, solve the
 // interrupted λ again, and reach the centralized float64 optimum (objective within 1e-4); both
-// report the same bits. A frozen worker that wakes up is fenced and exits with a clear message.
+// report the same bits. A frozen worker that wakes up is fenced and exits with a clear message. A
+// nats-server restart is not a failure: the run equals the fault-free one bit for bit.
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,6 +123,25 @@ function expectSurvivorsOptimal(runId: string, survivors: string[], failed: stri
 }
 
 describe('Network Lasso worker processes when one fails', () => {
+  it('nats-server killed and restarted mid-path: nobody is removed, and x is bit for bit the fault-free run\'s', async () => {
+    const clean = await run(() => undefined);
+    for (const w of clean.workers.values()) expect((await w.exited).code).toBe(0);
+    let restarted: Promise<void> | undefined;
+    const faulty = await run((e) => {
+      if (!restarted && e.type === 'lambda' && e.worker === 'w0' && e.lambdaIndex === 1) restarted = server.kill().then(() => server.restart());
+    });
+    const exits = await Promise.all([...faulty.workers.values()].map((w) => w.exited));
+    await restarted;
+    for (const e of exits) expect(e.code, e.output).toBe(0);
+    expect(restarted).toBeDefined();
+    for (const id of ['w0', 'w1', 'w2']) {
+      const [a, b] = [clean, faulty].map((r) => JSON.parse(readFileSync(join(dir, `${r.runId}-${id}.json`), 'utf8')) as NetlassoWorkerOutput);
+      expect(b.regroups).toEqual([]);
+      expect(b.reports.map((r) => r.x)).toEqual(a.reports.map((r) => r.x));
+      expect(b.reports.map((r) => r.iterations)).toEqual(a.reports.map((r) => r.iterations));
+    }
+  });
+
   it('kill -9 of one of three mid-path: the survivors adopt its nodes within the peer timeout and reach the optimum', async () => {
     let killedAt = 0;
     const { workers, runId } = await run((e, all) => {
