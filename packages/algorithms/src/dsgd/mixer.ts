@@ -25,12 +25,16 @@ export const TENSOR = {
   resync: 7,
   /** The state a member hands a worker that joins the run (heal.ts JOIN_TENSOR). */
   join: 8,
+  /** The first round a signalled worker has not started, sent to agree on a stop round (boundary.ts). */
+  stop: 9,
 } as const;
 
 export class GossipMixer {
   private staging?: GPUBuffer;
   private stagingVectors = 0;
-  private readonly weights: GPUBuffer;
+  /** One float for the self weight and one per mixed vector; grown with the degree (never a fixed size). */
+  private weights: GPUBuffer;
+  private weightCount = 64;
   private readonly host: Float32Array[] = [];
 
   /**
@@ -45,7 +49,7 @@ export class GossipMixer {
     private readonly length: number,
     private readonly viewEpoch?: number,
   ) {
-    this.weights = gpu.createBuffer(4 * 64, STORAGE_USAGE, 'mixer/weights');
+    this.weights = gpu.createBuffer(4 * this.weightCount, STORAGE_USAGE, 'mixer/weights');
   }
 
   private ensureStaging(vectors: number): GPUBuffer {
@@ -55,6 +59,11 @@ export class GossipMixer {
       this.staging = this.gpu.createBuffer(4 * this.length * this.stagingVectors, STORAGE_USAGE, 'mixer/staging');
     }
     while (this.host.length < vectors) this.host.push(new Float32Array(this.length));
+    if (this.weightCount < vectors + 1) {
+      this.weights.destroy();
+      this.weightCount = vectors + 1;
+      this.weights = this.gpu.createBuffer(4 * this.weightCount, STORAGE_USAGE, 'mixer/weights');
+    }
     return this.staging;
   }
 
