@@ -25,6 +25,7 @@ import { bfsDistances, connectedComponents, partitionGraph, type Graph } from '@
 import type { MembershipView, Transport } from '@gossamer/transport';
 import { ViewFollower, isViewFault, orderedMembers } from '../elastic.js';
 import type { WorkerLayout } from './layout.js';
+import { FrozenNodes } from './frozen.js';
 import { NETLASSO_TENSOR, assembleReport, createGraphPart, destroyGraphPart, warmStartGraphPart, type GraphPart } from './part.js';
 import { newtonLossOf, validateProblem, type NetlassoProblem } from './problem.js';
 import { residualsFromSums, type GlobalResiduals } from './reference.js';
@@ -121,7 +122,10 @@ export interface NetlassoLambdaReport {
   lambda: number;
   /** ρ at the end of this λ. */
   rho: number;
-  /** ADMM iterations run for this λ. */
+  /**
+   * ADMM iterations this worker ran for this λ: the same on every worker of a connected graph; on a
+   * disconnected one, until this worker's own nodes halted (halted nodes keep their state).
+   */
   iterations: number;
   /** Whether the stopping rule halted it (false: the iteration cap). */
   converged: boolean;
@@ -343,126 +347,142 @@ async function solveLambda(solver: Solver, placement: Placement, li: number, rho
   let iterations = 0;
   const history: ResidualRecord[] = [];
   const { D, balancing, epsAbs, epsRel, stopping } = solver;
-  for (let k = 0; k < solver.maxIterations; k++) {
-    iterations = k + 1;
-    // 1. x-update of every hosted node, then the messages m_ij = x_i + u_ij of every copy.
-    const stepA = gpu.beginStep('netlasso-x');
-    if (uScale !== 1) scale(stepA, node.u, uScale);
-    uScale = 1;
-    xUpdate(stepA, rho);
-    admmEdgeMessages(stepA, { x: node.x, u: node.u, owners: span(buffers.owners, 0, C), messages: own, dim: d });
-    const outgoing = R > 0 ? stepA.readback(buffers.messages, 0, R * d * 4) : undefined;
-    stepA.submit();
-    // 2. Exchange the cut-edge messages (with last iteration's counters) with each neighbour.
-    if (outgoing) {
-      const rows = new Float32Array(await outgoing);
-      const key = { tensor: NETLASSO_TENSOR.messages + li, round: k };
-      const waitStart = performance.now();
-      const sends = layout.neighbours.map((nb) => {
-        const payload = new Float32Array(nb.rows * (d + 2));
-        payload.set(rows.subarray(nb.first * d, (nb.first + nb.rows) * d));
-        for (let r = 0; r < nb.rows; r++) {
-          const owner = layout.owners[nb.first + r];
-          payload[nb.rows * d + r] = counter[owner];
-          // "No halt planned" travels as −1: transports carry finite values only.
-          payload[nb.rows * (d + 1) + r] = Number.isFinite(haltAt[owner]) ? haltAt[owner] : -1;
-        }
-        return transport!.send(members[nb.part], key, payload, viewOption);
-      });
-      const receives = layout.neighbours.map(async (nb) => {
-        const m = await transport!.receive(members[nb.part], key, { timeoutMs: o.receiveTimeoutMs, ...viewOption });
-        if (m.length !== nb.rows * (d + 2)) throw new Error(`Network Lasso: worker ${members[nb.part]} sent ${m.length} floats, expected ${nb.rows * (d + 2)}`);
-        gpu.write(buffers.messages, (C + nb.first) * d * 4, m.subarray(0, nb.rows * d));
-        for (let r = 0; r < nb.rows; r++) {
-          remoteCounter[nb.first + r] = m[nb.rows * d + r];
-          const halt = m[nb.rows * (d + 1) + r];
-          remoteHalt[nb.first + r] = halt < 0 ? Infinity : halt;
-        }
-      });
-      await Promise.all([...receives, ...sends]);
-      waitMs += performance.now() - waitStart;
-    }
-    // 3. z-update of every copy from (own message, partner's message), u-update, residual statistics.
-    const stepB = gpu.beginStep('netlasso-zu');
-    gatherRows(stepB, {
-      source: { buffer: buffers.messages, offset: 0, length: (C + R) * d },
-      indices: { buffer: buffers.partner, offset: 0, count: C },
-      destination: { buffer: buffers.received, offset: 0, length: C * d },
-      rowLength: d,
-    });
-    if (C > 0) stepB.copy(buffers.z, 0, buffers.zOld, 0, C * d * 4);
-    admmZUpdateFromMessages(
-      stepB,
-      { own, received: span(buffers.received, 0, C * d), weights: span(buffers.weights, 0, C), z: node.z, theta: span(buffers.theta, 0, C), dim: d },
-      { lambda, rho },
-    );
-    admmUUpdate(stepB, { x: node.x, z: node.z, owners: span(buffers.owners, 0, C), u: node.u, dim: d });
-    netlassoNodeResiduals(stepB, { ...node, rho, zOld: span(buffers.zOld, 0, C * d), stats: span(buffers.stats, 0, 5 * nl) });
-    const statsRead = stepB.readback(buffers.stats, 0, 5 * nl * 4);
-    stepB.submit();
-    const stats = new Float32Array(await statsRead);
-
-    // 4. Stopping. Local tests (ALGORITHMS.md §4) per node, then the counters
-    //    c_i(k) = min(streak_i(k), 1 + min_j c_j(k−1)) and the flooded halt iteration.
-    const nextCounter = new Float64Array(nl);
-    const nextHalt = new Float64Array(nl);
-    let allHalted = nl > 0;
-    for (let i = 0; i < nl; i++) {
-      const deg = degree[i];
-      const r = Math.sqrt(stats[5 * i]);
-      const s = rho * Math.sqrt(stats[5 * i + 1]);
-      const epsPri = Math.sqrt(d * deg) * epsAbs + epsRel * Math.max(Math.sqrt(deg * stats[5 * i + 2]), Math.sqrt(stats[5 * i + 3]));
-      const epsDual = Math.sqrt(d) * epsAbs + epsRel * rho * Math.sqrt(stats[5 * i + 4]);
-      streak[i] = r <= epsPri && s <= epsDual ? streak[i] + 1 : 0;
-      let neighbourCounter = Infinity;
-      let halt = haltAt[i];
-      for (const ref of layout.nodeNeighbours[i]) {
-        neighbourCounter = Math.min(neighbourCounter, ref >= 0 ? counter[ref] : remoteCounter[-1 - ref]);
-        halt = Math.min(halt, ref >= 0 ? haltAt[ref] : remoteHalt[-1 - ref]);
+  const frozen = new FrozenNodes(gpu, part, d);
+  try {
+    for (let k = 0; k < solver.maxIterations; k++) {
+      iterations = k + 1;
+      // 1. x-update of every hosted node, then the messages m_ij = x_i + u_ij of every copy.
+      const stepA = gpu.beginStep('netlasso-x');
+      if (uScale !== 1) scale(stepA, node.u, uScale);
+      uScale = 1;
+      xUpdate(stepA, rho);
+      admmEdgeMessages(stepA, { x: node.x, u: node.u, owners: span(buffers.owners, 0, C), messages: own, dim: d });
+      const outgoing = R > 0 ? stepA.readback(buffers.messages, 0, R * d * 4) : undefined;
+      stepA.submit();
+      // 2. Exchange the cut-edge messages (with last iteration's counters) with each neighbour.
+      if (outgoing) {
+        const rows = new Float32Array(await outgoing);
+        const key = { tensor: NETLASSO_TENSOR.messages + li, round: k };
+        const waitStart = performance.now();
+        // Blocks whose rows have all halted are not exchanged: both ends halted in the same iteration.
+        const live = layout.neighbours.filter((nb) => {
+          for (let r = nb.first; r < nb.first + nb.rows; r++) if (!(haltAt[layout.owners[r]] < k)) return true;
+          return false;
+        });
+        const sends = live.map((nb) => {
+          const payload = new Float32Array(nb.rows * (d + 2));
+          payload.set(rows.subarray(nb.first * d, (nb.first + nb.rows) * d));
+          for (let r = 0; r < nb.rows; r++) {
+            const owner = layout.owners[nb.first + r];
+            payload[nb.rows * d + r] = counter[owner];
+            // "No halt planned" travels as −1: transports carry finite values only.
+            payload[nb.rows * (d + 1) + r] = Number.isFinite(haltAt[owner]) ? haltAt[owner] : -1;
+          }
+          return transport!.send(members[nb.part], key, payload, viewOption);
+        });
+        const receives = live.map(async (nb) => {
+          const m = await transport!.receive(members[nb.part], key, { timeoutMs: o.receiveTimeoutMs, ...viewOption });
+          if (m.length !== nb.rows * (d + 2)) throw new Error(`Network Lasso: worker ${members[nb.part]} sent ${m.length} floats, expected ${nb.rows * (d + 2)}`);
+          gpu.write(buffers.messages, (C + nb.first) * d * 4, m.subarray(0, nb.rows * d));
+          for (let r = 0; r < nb.rows; r++) {
+            remoteCounter[nb.first + r] = m[nb.rows * d + r];
+            const halt = m[nb.rows * (d + 1) + r];
+            remoteHalt[nb.first + r] = halt < 0 ? Infinity : halt;
+          }
+        });
+        await Promise.all([...receives, ...sends]);
+        waitMs += performance.now() - waitStart;
       }
-      nextCounter[i] = Math.min(streak[i], 1 + neighbourCounter);
-      if (nextCounter[i] >= D + 1) {
-        // Every node within D hops (all of its component) was converged at k − D.
-        if (detectedAt === null) detectedAt = k;
-        halt = Math.min(halt, k + D);
-      }
-      nextHalt[i] = halt;
-      if (!(halt <= k)) allHalted = false;
-    }
-    counter = nextCounter;
-    haltAt = nextHalt;
+      // 3. z-update of every copy from (own message, partner's message), u-update, residual statistics.
+      const stepB = gpu.beginStep('netlasso-zu');
+      gatherRows(stepB, {
+        source: { buffer: buffers.messages, offset: 0, length: (C + R) * d },
+        indices: { buffer: buffers.partner, offset: 0, count: C },
+        destination: { buffer: buffers.received, offset: 0, length: C * d },
+        rowLength: d,
+      });
+      if (C > 0) stepB.copy(buffers.z, 0, buffers.zOld, 0, C * d * 4);
+      admmZUpdateFromMessages(
+        stepB,
+        { own, received: span(buffers.received, 0, C * d), weights: span(buffers.weights, 0, C), z: node.z, theta: span(buffers.theta, 0, C), dim: d },
+        { lambda, rho },
+      );
+      admmUUpdate(stepB, { x: node.x, z: node.z, owners: span(buffers.owners, 0, C), u: node.u, dim: d });
+      frozen.restore(stepB);
+      netlassoNodeResiduals(stepB, { ...node, rho, zOld: span(buffers.zOld, 0, C * d), stats: span(buffers.stats, 0, 5 * nl) });
+      const statsRead = stepB.readback(buffers.stats, 0, 5 * nl * 4);
+      stepB.submit();
+      const stats = new Float32Array(await statsRead);
 
-    const balanceNow = balancing !== undefined && k < balancing.iterations;
-    let global: GlobalResiduals | undefined;
-    if (stopping === 'global' || o.history || balanceNow) {
-      const local = [0, 0, 0, 0, 0];
+      // 4. Stopping. Local tests (ALGORITHMS.md §4) per node, then the counters
+      //    c_i(k) = min(streak_i(k), 1 + min_j c_j(k−1)) and the flooded halt iteration.
+      const nextCounter = new Float64Array(nl);
+      const nextHalt = new Float64Array(nl);
+      let allHalted = nl > 0;
       for (let i = 0; i < nl; i++) {
-        local[0] += stats[5 * i];
-        local[1] += stats[5 * i + 1];
-        local[2] += degree[i] * stats[5 * i + 2];
-        local[3] += stats[5 * i + 3];
-        local[4] += stats[5 * i + 4];
+        const deg = degree[i];
+        const r = Math.sqrt(stats[5 * i]);
+        const s = rho * Math.sqrt(stats[5 * i + 1]);
+        const epsPri = Math.sqrt(d * deg) * epsAbs + epsRel * Math.max(Math.sqrt(deg * stats[5 * i + 2]), Math.sqrt(stats[5 * i + 3]));
+        const epsDual = Math.sqrt(d) * epsAbs + epsRel * rho * Math.sqrt(stats[5 * i + 4]);
+        streak[i] = r <= epsPri && s <= epsDual ? streak[i] + 1 : 0;
+        let neighbourCounter = Infinity;
+        let halt = haltAt[i];
+        for (const ref of layout.nodeNeighbours[i]) {
+          neighbourCounter = Math.min(neighbourCounter, ref >= 0 ? counter[ref] : remoteCounter[-1 - ref]);
+          halt = Math.min(halt, ref >= 0 ? haltAt[ref] : remoteHalt[-1 - ref]);
+        }
+        nextCounter[i] = Math.min(streak[i], 1 + neighbourCounter);
+        if (nextCounter[i] >= D + 1) {
+          // Every node within D hops (all of its component) was converged at k − D.
+          if (detectedAt === null) detectedAt = k;
+          halt = Math.min(halt, k + D);
+        }
+        nextHalt[i] = halt;
+        if (!(halt <= k)) allHalted = false;
       }
-      const sums = await allReduceSum(NETLASSO_TENSOR.residuals + li, k, Float32Array.from(local));
-      global = residualsFromSums(sums, problem.graph.n, d, problem.graph.edges.length, rho, epsAbs, epsRel);
-      if (o.history) history.push({ iteration: k, rho, ...global });
-    }
-    if (stopping === 'global' ? global!.primal <= global!.epsPrimal && global!.dual <= global!.epsDual : allHalted) {
-      converged = true;
-      break;
-    }
-    if (balanceNow && global) {
-      const { mu, tau } = balancing!;
-      if (global.primal > mu * global.dual) {
-        rho *= tau;
-        uScale = 1 / tau;
-        rhoChanges++;
-      } else if (global.dual > mu * global.primal) {
-        rho /= tau;
-        uScale = tau;
-        rhoChanges++;
+      counter = nextCounter;
+      haltAt = nextHalt;
+      if (!allHalted) {
+        const halted: number[] = [];
+        for (let i = 0; i < nl; i++) if (haltAt[i] <= k && !frozen.has(i)) halted.push(i);
+        frozen.freeze(halted);
+      }
+
+      const balanceNow = balancing !== undefined && k < balancing.iterations;
+      let global: GlobalResiduals | undefined;
+      if (stopping === 'global' || o.history || balanceNow) {
+        const local = [0, 0, 0, 0, 0];
+        for (let i = 0; i < nl; i++) {
+          local[0] += stats[5 * i];
+          local[1] += stats[5 * i + 1];
+          local[2] += degree[i] * stats[5 * i + 2];
+          local[3] += stats[5 * i + 3];
+          local[4] += stats[5 * i + 4];
+        }
+        const sums = await allReduceSum(NETLASSO_TENSOR.residuals + li, k, Float32Array.from(local));
+        global = residualsFromSums(sums, problem.graph.n, d, problem.graph.edges.length, rho, epsAbs, epsRel);
+        if (o.history) history.push({ iteration: k, rho, ...global });
+      }
+      if (stopping === 'global' ? global!.primal <= global!.epsPrimal && global!.dual <= global!.epsDual : allHalted) {
+        converged = true;
+        break;
+      }
+      if (balanceNow && global) {
+        const { mu, tau } = balancing!;
+        if (global.primal > mu * global.dual) {
+          rho *= tau;
+          uScale = 1 / tau;
+          rhoChanges++;
+        } else if (global.dual > mu * global.primal) {
+          rho /= tau;
+          uScale = tau;
+          rhoChanges++;
+        }
       }
     }
+  } finally {
+    frozen.destroy();
   }
   const report = await assembleReport({
     gpu,
