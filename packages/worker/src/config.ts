@@ -149,6 +149,9 @@ export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
   if (!Number.isInteger(c.consensusEvery) || c.consensusEvery < 0) fail(`consensusEvery must be a non-negative integer, got ${c.consensusEvery}`);
   if (c.checkpointEvery !== undefined && (!Number.isInteger(c.checkpointEvery) || c.checkpointEvery < 0)) fail(`checkpointEvery must be a non-negative integer, got ${c.checkpointEvery}`);
   if (c.order !== 'adapt-then-combine' && c.order !== 'overlapped') fail('order must be adapt-then-combine or overlapped');
+  if (c.order === 'overlapped' && typeof c.topology === 'string' && c.topology.startsWith('push-sum')) {
+    fail(`order overlapped is not defined for push-sum (topology ${c.topology}): SGP mixes [w·z, w] after the local steps; use order adapt-then-combine`);
+  }
   if (!c.partition || !['iid', 'dirichlet', 'shards'].includes(c.partition.kind)) fail('partition.kind must be iid, dirichlet or shards');
   positiveInt('batchSize', c.batchSize);
   positiveInt('epochs', c.epochs);

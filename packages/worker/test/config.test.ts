@@ -73,3 +73,11 @@ describe('augment', () => {
     expect(resolveRunConfig({ augment: 'shift:3' }).augment).toBe('shift:3');
   });
 });
+
+describe('resolveRunConfig: push-sum', () => {
+  it("refuses order overlapped with a push-sum topology (before any process starts), accepts adapt-then-combine", () => {
+    expect(() => resolveRunConfig({ topology: 'push-sum:8:random', order: 'overlapped' })).toThrow(/order overlapped is not defined for push-sum/);
+    expect(resolveRunConfig({ topology: 'push-sum:8:random', order: 'adapt-then-combine' }).order).toBe('adapt-then-combine');
+    expect(resolveRunConfig({ topology: 'ring', order: 'overlapped' }).order).toBe('overlapped');
+  });
+});

@@ -7,6 +7,7 @@
 //                                 x_i^{t+1} = Σ_j W_ij x_j^t + (x_i^{t+½} − x_i^t)
 // W is the round's plan (topology gossip, random pairwise averaging, exact averaging, or nothing).
 import { STORAGE_USAGE, type Gpu } from '@gossamer/gpu';
+import { span } from '@gossamer/kernels';
 import { isPowerOfTwo, onePeerHypercube, type NodeMixing } from '@gossamer/topology';
 import type { BatchSource, EvalSet, Replica } from '@gossamer/model';
 import type { MembershipView, Transport } from '@gossamer/transport';
@@ -161,6 +162,43 @@ export async function finalMerge(ctx: WorkerContext, mixer: GossipMixer, merge: 
 }
 
 /**
+ * The final merge after push-sum: the network average is Σ w_i z_i / Σ w_i (the numerators x_i = w_i
+ * z_i carry the mass, the weights w_i how much of it), not the plain mean of the z_i. The merge
+ * averages [w·z, w] (exact: one all-reduce, the same bits on every member; gossip: the exponential
+ * graph's rounds over the push-sum mixer) and de-biases once at the end.
+ */
+export async function pushSumMerge(ctx: WorkerContext, mixer: GossipMixer, merge: FinalMerge, round: number, weight: number): Promise<string> {
+  const n = ctx.ids.length;
+  if (merge.kind === 'none' || n < 2) return 'none';
+  const z = await readParameters(ctx);
+  const length = z.length;
+  let message: Float32Array = new Float32Array(length + 1);
+  for (let i = 0; i < length; i++) message[i] = weight * z[i];
+  message[length] = weight;
+  let method: string;
+  if (merge.kind === 'exact') {
+    await ctx.transport.allReduce({ tensor: TENSOR.merge, round }, message, { group: ctx.ids, viewEpoch: ctx.viewEpoch });
+    method = 'exact (all-reduce of the push-sum numerators and weights)';
+  } else {
+    const buffer = ctx.gpu.upload(message, 'push-sum-merge');
+    try {
+      const exponential = gossipTopology(`exponential:${n}`);
+      for (let k = 0; k < merge.rounds; k++) {
+        await mixer.mix(span(buffer, 0, length + 1), await ctx.gpu.readF32(buffer, 0, length + 1), exponential.node(k, ctx.index), { tensor: TENSOR.merge, round: round * 64 + k });
+      }
+      message = await ctx.gpu.readF32(buffer, 0, length + 1);
+    } finally {
+      buffer.destroy();
+    }
+    method = `${merge.rounds} rounds of exponential-graph gossip of the push-sum numerators and weights`;
+  }
+  const merged = new Float32Array(length);
+  for (let i = 0; i < length; i++) merged[i] = message[i] / message[length];
+  ctx.gpu.write(ctx.replica.params, 0, merged);
+  return method;
+}
+
+/**
  * One push-sum (SGP, Assran et al. 2019) gossip step. The replica holds the de-biased z = x / w and
  * the worker the scalar w. It sends [w·z, w] to its out-peers (the receiver applies P_ij), and sets
  * w' = P_ii·w + Σ P_ij·w_j and z' = (P_ii·w·z + Σ P_ij·x_j) / w' in one mixing dispatch (the
@@ -189,6 +227,7 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
   const id = ctx.ids[ctx.index];
   const emit = ctx.emit ?? (() => {});
   const pushSum = options.topology?.pushSum === true && options.schedule.kind === 'gossip';
+  if (pushSum && options.order === 'overlapped') throw new Error(`${id}: order 'overlapped' is not defined for push-sum (its messages are [w·z, w], mixed after the local steps); use 'adapt-then-combine'`);
   // Push-sum messages are [w·z, w]: one float longer than the parameters.
   const length = replica.layout.length + (pushSum ? 1 : 0);
   // What depends on the members, built for each view this worker is in (ALGORITHMS.md "elastic
@@ -279,7 +318,7 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
       let attempts = 0;
       const method = await follower.communicate(options.rounds, async () => {
         if (attempts++ > 0) gpu.write(replica.params, 0, before);
-        return finalMerge(view, mergeMixer, options.finalMerge, options.rounds);
+        return pushSum ? pushSumMerge(view, mixer, options.finalMerge, options.rounds, pushWeight) : finalMerge(view, mergeMixer, options.finalMerge, options.rounds);
       });
       await gpu.sync();
       const commMs = performance.now() - t0;
