@@ -15,6 +15,7 @@ export const natsJoinOptions = {
   'tls-key': { type: 'string' },
   'peer-timeout': { type: 'string', default: '3000' },
   'join-timeout': { type: 'string', default: '120000' },
+  'prefer-first-server': { type: 'boolean', default: false },
 } as const satisfies Options;
 
 export const natsJoinOptionHelp: Record<keyof typeof natsJoinOptions, string> = {
@@ -26,6 +27,7 @@ export const natsJoinOptionHelp: Record<keyof typeof natsJoinOptions, string> = 
   'tls-key': 'client key (PEM), with --tls-cert',
   'peer-timeout': 'ms without a heartbeat (sent every 1000 ms) before a peer is declared gone and the run goes on without it (default 3000)',
   'join-timeout': 'ms to wait for every worker of the run to join',
+  'prefer-first-server': "connect to the first --nats URL (this machine's node) and use the others only as fallbacks; default: a random one, which spreads workers over the cluster",
 };
 
 type Values = Readonly<Record<string, unknown>>;
@@ -58,7 +60,12 @@ export function joinSettingsFrom(values: Values): JoinSettings {
     runId: str(values, 'run') ?? '',
     peerTimeoutMs: millisecondsFlag(values, 'peer-timeout'),
     joinTimeoutMs: millisecondsFlag(values, 'join-timeout'),
-    connectionOptions: natsSecurityOptions({ credentialsFile: creds, tlsCaFile: tlsCa, tlsCertFile: str(values, 'tls-cert'), tlsKeyFile: str(values, 'tls-key') }),
+    connectionOptions: {
+      ...natsSecurityOptions({ credentialsFile: creds, tlsCaFile: tlsCa, tlsCertFile: str(values, 'tls-cert'), tlsKeyFile: str(values, 'tls-key') }),
+      // nats.js shuffles the server list by default: a worker on a host with its own node would
+      // often talk through another host's, and lose the run whenever that host's link broke.
+      ...(values['prefer-first-server'] === true ? { noRandomize: true } : {}),
+    },
     auth: `${creds ? `credentials ${creds}` : 'no credentials'}${tlsCa || str(values, 'tls-cert') ? ', TLS' : ''}`,
   };
 }
