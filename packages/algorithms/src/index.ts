@@ -4,3 +4,4 @@ export * from './co2/index.js';
 export * from './elastic.js';
 export * from './heal.js';
 export * from './resume.js';
+export * from './boundary.js';

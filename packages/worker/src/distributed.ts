@@ -106,7 +106,10 @@ export interface HostOptions {
   resumeFrom?: (id: string) => Promise<Uint8Array>;
   /** The hosted workers join a run in progress: each waits to be added, then takes its state from a member. */
   join?: boolean;
-  /** Stores worker `id`'s checkpoint for a resume at `round` (every config.checkpointEvery rounds). */
+  /**
+   * Stores worker `id`'s checkpoint for a resume at `round`: every config.checkpointEvery rounds,
+   * and at the round the workers agree to stop at when `signal` stops them.
+   */
   saveRoundCheckpoint?: (id: string, round: number, checkpoint: Uint8Array) => Promise<void>;
 }
 
@@ -145,10 +148,11 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
         await replica.compile(); // before joining: compiling blocks the event loop (and heartbeats)
         const resume = options.resumeFrom ? resumePoint(id, replica, batches, await options.resumeFrom(id)) : undefined;
         const save = options.saveRoundCheckpoint;
+        // With somewhere to save, also without checkpointEvery: a final checkpoint when stopped.
         const checkpoint: CheckpointHook | undefined =
-          save && config.checkpointEvery
+          save
             ? {
-                every: config.checkpointEvery,
+                every: config.checkpointEvery ?? 0,
                 save: async (round, state) =>
                   save(id, round, await replica.saveCheckpoint({ sections: state.sections, resume: { round, batcherStep: batches.stepsTaken, values: state.values } })),
               }

@@ -23,7 +23,8 @@ import { TENSOR } from '../dsgd/mixer.js';
 import { consensusDistance, contextInView, measurable, readParameters, roundEvent, type DsgdResult, type RoundEvent, type WorkerContext } from '../dsgd/worker.js';
 import { isViewFault, ViewFollower } from '../elastic.js';
 import { joinTransfer, replicaState, syncFromCanonical, type StateRange } from '../heal.js';
-import { checkpointDue, savedSection, type AlgorithmState } from '../resume.js';
+import { savedSection, type AlgorithmState } from '../resume.js';
+import { RoundBoundary } from '../boundary.js';
 import { slowMoOuterStep, type Co2Options, type PeriodicAveragingOptions, type SlowMoOptions } from './options.js';
 import { OuterState } from './outer-state.js';
 
@@ -93,13 +94,16 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
         pending.catch(() => undefined);
       }
     }
-    for (let round = firstRound; round < options.rounds && !ctx.signal?.aborted; round++) {
-      if (checkpointDue(ctx.checkpoint, round, firstRound)) {
-        const state: AlgorithmState = { values: {}, sections: [] };
-        for (const [name, buffer] of Object.entries(outerBuffers)) state.sections.push({ name, data: await gpu.readF32(buffer, 0, replica.layout.length) });
-        if (pending && pendingSnapshot) state.sections.push({ name: 'co2.pending', data: pendingSnapshot });
-        await ctx.checkpoint.save(round, state);
-      }
+    // A checkpoint's own part: the outer state, and the snapshot whose all-reduce is in flight.
+    const checkpointState = async (): Promise<AlgorithmState> => {
+      const state: AlgorithmState = { values: {}, sections: [] };
+      for (const [name, buffer] of Object.entries(outerBuffers)) state.sections.push({ name, data: await gpu.readF32(buffer, 0, replica.layout.length) });
+      if (pending && pendingSnapshot) state.sections.push({ name: 'co2.pending', data: pendingSnapshot });
+      return state;
+    };
+    const boundary = new RoundBoundary(ctx, firstRound);
+    for (let round = firstRound; round < options.rounds; round++) {
+      if (await boundary.stopBefore(round, checkpointState)) break;
       if (options.resyncEvery && outerState.length > 0 && round > firstRound && round % options.resyncEvery === 0 && !transport.views.changing) {
         // Anchors must be equal on every worker; hardware that rounds differently drifts them apart.
         try {

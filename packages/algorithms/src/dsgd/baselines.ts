@@ -9,7 +9,7 @@
 // interrupted step. The view's rounds are steps here.
 import type { MembershipView } from '@gossamer/transport';
 import { ViewFollower } from '../elastic.js';
-import { checkpointDue } from '../resume.js';
+import { RoundBoundary } from '../boundary.js';
 import { joinTransfer, replicaState, syncFromCanonical } from '../heal.js';
 import { TENSOR } from './mixer.js';
 import type { WorkerContext } from './worker.js';
@@ -39,8 +39,9 @@ export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllRedu
   // A joiner's resume round is a step (this algorithm's view rounds), possibly inside a round.
   let step = ctx.resume ? (ctx.resume.joined ? ctx.resume.round : ctx.resume.round * options.localSteps) : 0;
   const firstRound = Math.floor(step / options.localSteps);
-  for (let round = firstRound; round < options.rounds && !ctx.signal?.aborted; round++) {
-    if (checkpointDue(ctx.checkpoint, round, firstRound)) await ctx.checkpoint.save(round, { values: {}, sections: [] });
+  const boundary = new RoundBoundary(ctx, firstRound);
+  for (let round = firstRound; round < options.rounds; round++) {
+    if (await boundary.stopBefore(round, async () => ({ values: {}, sections: [] }))) break;
     let computeMs = 0;
     let commMs = 0;
     for (let s = step - round * options.localSteps; s < options.localSteps; s++) {

@@ -13,7 +13,8 @@ import type { BatchSource, EvalSet, Replica } from '@gossamer/model';
 import type { MembershipView, Transport } from '@gossamer/transport';
 import { isViewFault, orderedMembers, ViewFollower, type ViewEvent } from '../elastic.js';
 import { joinTransfer, replicaState } from '../heal.js';
-import { checkpointDue, type CheckpointHook, type ResumePoint } from '../resume.js';
+import type { CheckpointHook, ResumePoint } from '../resume.js';
+import { RoundBoundary, type StoppedEvent } from '../boundary.js';
 import { GossipMixer, TENSOR } from './mixer.js';
 import { gossipTopology, planRound, type CommunicationSchedule, type GossipTopology, type PlanContext } from './schedule.js';
 
@@ -57,7 +58,10 @@ export interface WorkerContext {
   signal?: AbortSignal;
   /** Resuming a run: the round to start at and the algorithm's saved state (replica and batcher are restored). */
   resume?: ResumePoint;
-  /** Periodic checkpoints of the run, at round boundaries. */
+  /**
+   * Checkpoints of the run, at round boundaries: periodic ones, and a final one when `signal` stops
+   * the run (the members agree on the round; boundary.ts).
+   */
   checkpoint?: CheckpointHook;
 }
 
@@ -94,7 +98,7 @@ export interface MergedEvent {
   members?: readonly string[];
 }
 
-export type AlgorithmEvent = RoundEvent | MergedEvent | ViewEvent;
+export type AlgorithmEvent = RoundEvent | MergedEvent | ViewEvent | StoppedEvent;
 
 export interface DsgdResult {
   /** Test accuracy of the local model before the merge. */
@@ -259,9 +263,10 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
   const result: DsgdResult = {};
   const firstRound = ctx.resume?.round ?? 0;
   let step = firstRound * options.localSteps;
+  const boundary = new RoundBoundary(ctx, firstRound);
   try {
-    for (let round = firstRound; round < options.rounds && !ctx.signal?.aborted; round++) {
-      if (checkpointDue(ctx.checkpoint, round, firstRound)) await ctx.checkpoint.save(round, { values: { pushWeight }, sections: [] });
+    for (let round = firstRound; round < options.rounds; round++) {
+      if (await boundary.stopBefore(round, async () => ({ values: { pushWeight }, sections: [] }))) break;
       await follower.settle();
       const t0 = performance.now();
       if (options.order === 'overlapped' && anchor && !pushSum && planRound(plan, round, view.index).kind === 'mix') {
