@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startNatsServer, type NatsServer } from '@gossamer/transport';
+import { checkpointBucket, startNatsServer, type NatsServer } from '@gossamer/transport';
 import type { RunConfig } from '@gossamer/worker';
 import type { Logger } from './log.js';
 import { runChildren, type ChildFailure } from './processes.js';
@@ -28,7 +28,19 @@ export interface LaunchOptions {
   peerTimeoutMs?: number;
   /** Resume the run in runDir from this round-<k> checkpoint directory (metrics are appended). */
   resumeFrom?: string;
+  /** Resume the run in runDir from this round of its object store bucket (metrics are appended). */
+  resumeFromStore?: number;
+  /** The run's checkpoint bucket (a resumed run keeps its first launch's); default from the run id. */
+  checkpointBucket?: string;
 }
+
+/** `<run>/checkpoint-store.json`: where the run keeps checkpoints besides its files. */
+export interface CheckpointStoreRecord {
+  bucket: string;
+  /** The server's URL, or 'embedded' (its store went with it when the run ended). */
+  nats: string;
+}
+export const CHECKPOINT_STORE_RECORD = 'checkpoint-store.json';
 
 /** A membership view of the run, as its members reported it. */
 export interface RunView {
@@ -51,6 +63,8 @@ export interface LaunchSummary {
   /** The views after the first, when workers were removed. */
   views: RunView[];
   interrupted: boolean;
+  /** Stopped (Ctrl-C): the round every worker saved a final checkpoint for, if they all did. */
+  finalCheckpoint?: number;
   elapsedMs: number;
 }
 
@@ -67,12 +81,16 @@ export function processGroups(workers: number, processes: number): number[][] {
 
 export async function launchDistributed(config: RunConfig, options: LaunchOptions): Promise<LaunchSummary> {
   const start = performance.now();
-  const server: NatsServer | undefined = options.nats ? undefined : await startNatsServer();
+  // JetStream on: the workers keep their checkpoints in its object store too.
+  const server: NatsServer | undefined = options.nats ? undefined : await startNatsServer({ jetstream: true });
   const url = options.nats ?? (server as NatsServer).url;
   const runId = randomBytes(6).toString('hex');
+  const bucket = options.checkpointBucket ?? checkpointBucket(runId);
+  const record: CheckpointStoreRecord = { bucket, nats: options.nats ?? 'embedded' };
+  writeFileSync(join(options.runDir, CHECKPOINT_STORE_RECORD), `${JSON.stringify(record, null, 2)}\n`);
   options.log?.debug('launching workers', { nats: url, embeddedServer: server !== undefined, run: runId, workers: config.workers, processes: config.processes ?? config.workers });
   const metricsFile = join(options.runDir, 'metrics.jsonl');
-  if (!options.resumeFrom) writeFileSync(metricsFile, '');
+  if (options.resumeFrom === undefined && options.resumeFromStore === undefined) writeFileSync(metricsFile, '');
   const view = options.json || options.quiet ? undefined : new DistributedProgressView(config.workers);
   const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
   const groups = processGroups(config.workers, config.processes ?? config.workers);
@@ -80,12 +98,15 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
   const merged = new Map<string, number>();
   const views = new Map<number, RunView>();
   const failures: ChildFailure[] = [];
+  const stopped = new Map<string, number | undefined>();
   const specs = groups.map((group) => {
     const args = [bin, 'worker', '--nats', url, '--run', runId, '--config', join(options.runDir, 'config.json'), '--id', group.map((i) => `w${i}`).join(','), '--out', join(options.runDir, 'workers')];
     if (options.adapter) args.push('--adapter', options.adapter);
     if (options.peerTimeoutMs !== undefined) args.push('--peer-timeout', String(options.peerTimeoutMs));
-    if (config.checkpointEvery) args.push('--checkpoint-dir', join(options.runDir, 'checkpoints'));
+    // Always: a run stopped with Ctrl-C writes a final checkpoint, also without --checkpoint-every.
+    args.push('--checkpoint-dir', join(options.runDir, 'checkpoints'), '--checkpoint-store', bucket);
     if (options.resumeFrom) args.push('--resume', options.resumeFrom);
+    if (options.resumeFromStore !== undefined) args.push('--resume-from-store', String(options.resumeFromStore));
     return { label: group.map((i) => `w${i}`).join(','), args };
   });
   try {
@@ -100,6 +121,7 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
       if (options.json) process.stdout.write(`${line}\n`);
       view?.handle(event);
       if (event.type === 'done' && event.worker) done.set(event.worker, event);
+      if (event.type === 'stopped' && event.worker) stopped.set(event.worker, (event as { checkpoint?: boolean }).checkpoint ? event.round : undefined);
       if (event.type === 'merged' && event.accuracy !== undefined) merged.set(event.worker ?? '', event.accuracy);
       if (event.type === 'view' && event.epoch !== undefined && !views.has(event.epoch)) {
         views.set(event.epoch, { epoch: event.epoch, members: event.members ?? [], startRound: event.startRound ?? 0, removed: event.removed ?? [] });
@@ -120,6 +142,8 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
     view?.close();
     await server?.close();
   }
+  const finalRounds = new Set(stopped.values());
+  const finalCheckpoint = stopped.size === config.workers && finalRounds.size === 1 ? [...finalRounds][0] : undefined;
   const locals = [...done.values()].map((d) => d.localAccuracy).filter((v): v is number => v !== undefined);
   return {
     workers: config.workers,
@@ -129,6 +153,7 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
     failures: failures.map((f) => ({ workers: f.label, exit: f.exit, detail: f.stderrTail })),
     views: [...views.values()].sort((a, b) => a.epoch - b.epoch),
     interrupted: options.signal?.aborted === true,
+    finalCheckpoint,
     elapsedMs: performance.now() - start,
   };
 }
@@ -144,6 +169,7 @@ export function formatRunSummary(summary: LaunchSummary, runDir: string): string
     `${summary.interrupted ? 'interrupted' : 'done'}: ${who}, mean local test accuracy ${pct(summary.meanLocalAccuracy)}` +
       `${summary.mergedAccuracy !== undefined ? `, merged model ${pct(summary.mergedAccuracy)}` : ''} (${(summary.elapsedMs / 1000).toFixed(0)} s)`,
   );
+  if (summary.finalCheckpoint !== undefined) lines.push(`final checkpoint at round ${summary.finalCheckpoint}: continue with gossamer train --resume ${runDir}`);
   lines.push(`run directory: ${runDir} (config.json, metrics.jsonl, workers/<id>.ckpt, summary.json)`);
   return lines.join('\n');
 }

@@ -5,7 +5,8 @@ import { Gpu } from '@gossamer/gpu';
 import { loadRunConfig, resolveRunConfig, trainSingleWorker, type DatasetSpec, type RunConfig, type RunEvent } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
 import { startNatsServer, type NatsServer } from '@gossamer/transport';
-import { formatRunSummary, latestCompleteCheckpoint, launchDistributed } from '../launch.js';
+import { formatRunSummary, launchDistributed, type LaunchSummary } from '../launch.js';
+import { findResumeSource } from '../resume-source.js';
 import type { Logger } from '../log.js';
 import { millisecondsFlag } from '../nats-join.js';
 import { runNetlassoProcesses } from './reproduce-netlasso.js';
@@ -210,9 +211,11 @@ export const train: Command = {
     'slowmo-gamma': 'slowmo: base learning rate γ in u ← βu + (a − x̄)/γ, a ← a − αγu (default 1)',
     'resync-every': 'co2/slowmo: copy the anchors from the canonical worker every N rounds, for workers on different GPUs (default 0: only when membership changes)',
     bandwidth: 'throttle each worker\'s link to this many Mbit/s (default unlimited)',
-    nats: 'use this NATS server instead of starting one (distributed runs)',
-    resume: 'continue the distributed run in this run directory from its latest checkpoint every worker wrote (its config.json; other flags are ignored)',
-    'checkpoint-every': 'distributed runs: every worker writes <run>/checkpoints/round-<k>/<id>.ckpt every N rounds, to --resume from (default 0: never)',
+    nats: 'use this NATS server instead of starting one (distributed runs); with --resume, also look for the run\'s checkpoints in its JetStream object store',
+    resume:
+      'continue the distributed run in this run directory from the latest round every worker checkpointed: in <run>/checkpoints, or (with --nats) in the server\'s object store; uses its config.json, other flags are ignored',
+    'checkpoint-every':
+      'distributed runs: every worker writes <run>/checkpoints/round-<k>/<id>.ckpt every N rounds (and into the server\'s JetStream object store, when it has one), to --resume from; Ctrl-C always writes a final one (default 0: only that)',
     'on-failure': 'a worker process fails: continue (default: the survivors agree on a new view and go on) | abort (stop every worker, exit 1)',
     'peer-timeout': 'ms of silence after which a worker is declared gone (heartbeats every 1000 ms) (default 3000)',
     problem: 'netlasso: the problem spec (JSON: a generator + seed, nodes/edges CSV, or a problem document)',
@@ -339,22 +342,36 @@ async function resumeRun(runDir: string, values: Values, log: Logger): Promise<n
   const configFile = join(runDir, 'config.json');
   if (!existsSync(configFile)) throw new UsageError(`--resume ${runDir}: no config.json there (give the run directory a distributed run wrote)`);
   const config = resolveRunConfig(await loadRunConfig(configFile));
-  const from = latestCompleteCheckpoint(runDir, config.workers);
-  if (!from) throw new UsageError(`--resume ${runDir}: no round that all ${config.workers} workers checkpointed (was it run with --checkpoint-every?)`);
+  const peerTimeoutMs = str(values, 'peer-timeout') === undefined ? undefined : millisecondsFlag(values, 'peer-timeout');
+  const nats = str(values, 'nats');
+  const from = await findResumeSource(runDir, config.workers, nats);
   const json = values.json === true;
-  if (!json) console.log(`resuming ${runDir} at round ${from.round}`);
-  const peerTimeout = str(values, 'peer-timeout');
-  const summary = await launchDistributed(config, {
-    runDir,
-    resumeFrom: from.dir,
-    nats: str(values, 'nats'),
-    adapter: str(values, 'adapter'),
-    json,
-    quiet: values.quiet === true,
-    log,
-    peerTimeoutMs: peerTimeout === undefined ? undefined : millisecondsFlag(values, 'peer-timeout'),
-  });
-  writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ ...summary, runDir, resumedAt: from.round }, null, 2)}\n`);
+  if (!json) console.log(`resuming ${runDir} at round ${from.round}${from.kind === 'store' ? ` from the object store (bucket ${from.bucket})` : ''}`);
+  // Ctrl-C stops a resumed run as it does a first one: every worker writes a final checkpoint.
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let summary: LaunchSummary;
+  try {
+    summary = await launchDistributed(config, {
+      runDir,
+      resumeFrom: from.kind === 'files' ? from.dir : undefined,
+      resumeFromStore: from.kind === 'store' ? from.round : undefined,
+      checkpointBucket: from.bucket,
+      nats,
+      adapter: str(values, 'adapter'),
+      json,
+      quiet: values.quiet === true,
+      log,
+      peerTimeoutMs,
+      signal: abort.signal,
+    });
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ ...summary, runDir, resumedAt: from.round, resumedFrom: from.kind }, null, 2)}\n`);
   if (!json) console.log(formatRunSummary(summary, runDir));
   return summary.interrupted ? 130 : 0;
 }
