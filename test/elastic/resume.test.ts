@@ -51,7 +51,8 @@ async function interruptedAndResumed(config: RunConfig): Promise<string> {
   const runDir = join(run.dir, 'run');
   expect(existsSync(join(runDir, 'checkpoints', 'round-8', 'w3.ckpt'))).toBe(true);
   const { stdout } = await promisify(execFile)(process.execPath, [bin, 'train', '--resume', runDir], { timeout: 240_000 });
-  expect(stdout).toMatch(/resuming .* at round (8|12)/);
+  // Round 8's periodic checkpoint, or the final one of the Ctrl-C (the round the workers agreed to stop at).
+  expect(Number(/resuming .* at round (\d+)/.exec(stdout)?.[1])).toBeGreaterThanOrEqual(8);
   return runDir;
 }
 
