@@ -198,6 +198,14 @@ fn x_update_newton(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
   let rd = p.rho * f32(c1 - c0);
   var coef = p.scale;
   if (LOSS == 3u) { coef = p.scale / max(f32(s1 - s0), 1.0); }
+  // An isolated node has no ρ term: its update is min f_i alone, where ∇²f_i can be singular (the
+  // one-class SVM's r, a margin loss with μ = 0, no sample on a curved piece). It is solved to its own
+  // optimum by Levenberg–Marquardt damped Newton with backtracking: λ halves after a full step and
+  // grows after a cut one, so flat directions get gradient-like steps that lengthen geometrically.
+  let isolated = c1 == c0;
+  let steps = select(p.max_steps, max(p.max_steps, 200u), isolated);
+  let tol = select(p.tol, max(p.tol, 1e-7), isolated);
+  var lm = select(0.0, 1.0, isolated);
   var sv: array<f32, MAX_D>;
   var xv: array<f32, MAX_D>;
   var g: array<f32, MAX_D>;
@@ -207,11 +215,11 @@ fn x_update_newton(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
     sv[k] = sum_z_minus_u(c0, c1, k);
     xv[k] = xs[p.x_off + i * d + k];
   }
-  for (var it = 0u; it < p.max_steps; it++) {
+  for (var it = 0u; it < steps; it++) {
     for (var r = 0u; r < d; r++) {
       g[r] = rd * xv[r] - p.rho * sv[r];
       for (var c = 0u; c < r; c++) { hm[tri(r, c)] = 0.0; }
-      hm[tri(r, r)] = rd;
+      hm[tri(r, r)] = rd + lm;
     }
     if (LOSS == 3u) {
       for (var k = 0u; k + 1u < d; k++) {
@@ -267,7 +275,7 @@ fn x_update_newton(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
     // Exact solves (several steps) backtrack: pure Newton can cycle on the piecewise-quadratic hinges.
     // The slack accepts float32 rounding near the optimum. The single warm-started step is plain Newton.
     var t = 1.0;
-    if (p.max_steps > 1u) {
+    if (steps > 1u) {
       let f0 = prox_value(&xv, &sv, s0, s1, coef, rd);
       for (var ls = 0u; ls < 40u; ls++) {
         for (var k = 0u; k < d; k++) { hx[k] = xv[k] - t * g[k]; }
@@ -275,12 +283,13 @@ fn x_update_newton(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workg
         t = 0.5 * t;
       }
     }
+    if (isolated) { lm = select(min(lm * 4.0, 1e6), max(lm * 0.5, 1e-6), t == 1.0); }
     var x_sq = 0.0;
     for (var k = 0u; k < d; k++) {
       xv[k] -= t * g[k];
       x_sq += xv[k] * xv[k];
     }
-    if (p.tol > 0.0 && sqrt(step_sq) <= p.tol * (1.0 + sqrt(x_sq))) { break; }
+    if (tol > 0.0 && select(1.0, t, isolated) * sqrt(step_sq) <= tol * (1.0 + sqrt(x_sq))) { break; }
   }
   for (var k = 0u; k < d; k++) { xs[p.x_off + i * d + k] = xv[k]; }
 }

@@ -18,7 +18,8 @@ const ref = netlassoReference;
 
 /**
  * A random worker: N nodes with 1–3 copies each (node 0 none when `isolatedFirst`), C rows of z/u,
- * S samples. (An isolated one-class SVM node has a singular Hessian in its flat regions.)
+ * S samples. (An isolated one-class SVM node has a singular Hessian in its flat regions: it is solved
+ * by damped Newton.)
  */
 function fixture(nodes: number, d: number, featureDim: number, seed: number, isolatedFirst = true) {
   const r = rng(seed);
@@ -133,7 +134,7 @@ describe('Network Lasso node kernels vs float64', () => {
     it(`${loss.kind}: one warm-started Newton step, and an exact solve to tolerance, rtol 1e-4`, async () => {
       const d = 4;
       const featureDim = loss.kind === 'ocsvm' ? d - 1 : d;
-      const f = fixture(N, d, featureDim, 31 + loss.kind.length, loss.kind !== 'ocsvm');
+      const f = fixture(N, d, featureDim, 31 + loss.kind.length); // node 0 isolated, for every loss
       const g = gpu();
       const samples = sampleBuffer(g, f.samples);
       const one = await runNode(g, f, N, d, ({ step, x, z, u, table }) => {

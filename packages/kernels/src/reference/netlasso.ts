@@ -213,16 +213,22 @@ export function xUpdateNewton(
   for (let i = 0; i < nodes; i++) {
     const { sum, degree } = sumZMinusU(z, u, copies, i, d);
     const xi = x.subarray(i * d, (i + 1) * d);
-    for (let t = 0; t < steps; t++) {
+    // An isolated node (no ρ term; ∇²f_i may be singular) is solved to its own optimum by
+    // Levenberg–Marquardt damped Newton with backtracking, as the kernel does (λ ÷2 after a full step, ×4 after a cut one).
+    const isolated = degree === 0;
+    const nodeSteps = isolated ? Math.max(steps, 200) : steps;
+    const nodeTol = isolated ? Math.max(tol, 1e-12) : tol;
+    let damping = isolated ? 1 : 0;
+    for (let s = 0; s < nodeSteps; s++) {
       const { gradient, hessian } = newtonLossAt(loss, samples, i, xi, d);
       for (let k = 0; k < d; k++) {
         gradient[k] += rho * (degree * xi[k] - sum[k]);
-        hessian[k * d + k] += rho * degree;
+        hessian[k * d + k] += rho * degree + damping;
       }
       const delta = choleskySolve(hessian, gradient, d);
       // Exact solves backtrack (as the kernel does): pure Newton can cycle on piecewise-quadratic hinges.
       let t = 1;
-      if (steps > 1) {
+      if (nodeSteps > 1) {
         const value = (v: Vec): number => {
           let q = newtonLossAt(loss, samples, i, v, d).value;
           for (let k = 0; k < d; k++) q += 0.5 * rho * degree * v[k] * v[k] - rho * v[k] * sum[k];
@@ -241,7 +247,8 @@ export function xUpdateNewton(
         stepSq += delta[k] ** 2;
         xSq += xi[k] ** 2;
       }
-      if (tol > 0 && Math.sqrt(stepSq) <= tol * (1 + Math.sqrt(xSq))) break;
+      if (isolated) damping = t === 1 ? Math.max(damping * 0.5, 1e-6) : Math.min(damping * 4, 1e6);
+      if (nodeTol > 0 && (isolated ? t : 1) * Math.sqrt(stepSq) <= nodeTol * (1 + Math.sqrt(xSq))) break;
     }
   }
   return x;
