@@ -31,6 +31,7 @@ export {
 export { NatsTransport, natsSubjects, isTransportError, type NatsTransportOptions } from './nats.js';
 export { natsSecurityOptions, credentialsKind, type NatsSecurity } from './nats-security.js';
 export * from './views.js';
+export { HeartbeatMonitor, ringPlace, DEFAULT_HEARTBEAT_FANOUT, type RingPlace } from './monitor.js';
 export {
   CheckpointStore,
   CheckpointStoreError,

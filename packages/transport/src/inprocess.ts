@@ -215,6 +215,10 @@ export class InProcessTransport implements Transport {
         if (other !== this) queueMicrotask(() => other.views.onMessage(this.id, message));
       }
     },
+    send: (to, message) => {
+      const other = this.network.member(to);
+      if (other !== undefined && other !== this) queueMicrotask(() => other.views.onMessage(this.id, message));
+    },
     seal: (epoch) => {
       const error = () => new ViewChangedError(`the membership view ${epoch} is changing`, epoch);
       for (const w of [...this.waiting.values()]) if (w.viewEpoch !== undefined) w.pending.reject(error());

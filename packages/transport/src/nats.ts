@@ -1,8 +1,9 @@
 // The NATS transport, on the official v3 client (@nats-io/transport-node).
 //
-// Why one file of ~1,150 lines: the connection, membership, send window, reassembly and repair still
+// Why one file of ~1,250 lines: the connection, membership, send window, reassembly and repair still
 // share one class's private state. The split into modules of one concern each (as nats.js is laid out)
-// is issue 19's first item; the view agreement itself already lives apart, in views.ts.
+// is issue 19's first item; the view agreement lives apart in views.ts, and who watches whom in
+// monitor.ts.
 //
 // Core NATS is at-most-once: a server restart or a cut slow consumer loses messages silently. This
 // file turns it into "complete, checksummed, exactly once, or a typed error" per (peer, key):
@@ -18,15 +19,23 @@
 //   ack or a retransmit request), so chunks lost in a server restart are recovered;
 // - send() resolves when the receiver acknowledges the complete tensor, so a lost chunk can always
 //   be re-sent from the caller's buffer (which must not change until then);
-// - membership: Join at start, Heartbeat every `heartbeatIntervalMs`, Leave at close; a peer silent
-//   for `peerTimeoutMs` is declared gone (reason 'timeout'), which fails every pending operation with
-//   it. While this worker's own connection is down, peers are not judged.
+// - membership: Join at start (to everyone, each member answering with a heartbeat to the newcomer
+//   alone), Leave at close. Heartbeats go every `heartbeatIntervalMs` to the next `heartbeatFanout`
+//   members of the view's ring only (monitor.ts), so their traffic is O(fanout) per worker, not
+//   O(n); a worker also beats the peers it is receiving from, whose probes wait to hear it. Only a
+//   peer's monitors judge its silence: one silent for `peerTimeoutMs` is declared gone (reason
+//   'timeout'), which fails every pending operation with it, and the monitor broadcasts a SUSPECT
+//   notice (repeated with each beat until a view without it), on which every worker declares it
+//   gone too and the coordinator proposes the view without it. While this worker's own connection is
+//   down, or just after its event loop stalled, it judges no one.
 //
 // Subjects (one NATS token per part; ids and run ids are [A-Za-z0-9_-]+), all under the sender's
 // own prefix, so NATS permissions can allow worker w to publish only on `gossamer.<run>.w.>`:
-//   gossamer.<run>.<sender>.member          join, leave, heartbeat (to everyone)
+//   gossamer.<run>.<sender>.member          join, leave, view change and suspicion (to everyone);
+//                                           heartbeat of a worker alone in its view (a joiner)
 //   gossamer.<run>.<sender>.data.<to>       tensor_chunk, all_reduce_chunk
-//   gossamer.<run>.<sender>.ctrl.<to>       chunk_ack, retransmit_request, error_report
+//   gossamer.<run>.<sender>.ctrl.<to>       chunk_ack, retransmit_request, error_report, heartbeat,
+//                                           view change ack (to its proposer)
 // A worker subscribes to `gossamer.<run>.*.member`, `gossamer.<run>.*.data.<self>` and
 // `gossamer.<run>.*.ctrl.<self>`, and rejects an envelope whose sender differs from its subject's.
 import { connect, type Msg, type NatsConnection, type NodeConnectionOptions, type Subscription } from '@nats-io/transport-node';
@@ -88,6 +97,7 @@ import type {
 } from './types.js';
 import { BoundedSet, MembershipStream, Pending, checkKey, held, sortedIds, transferName } from './util.js';
 import { ViewKeeper, type MembershipView, type ViewHost, type ViewKeeperOptions, type ViewMessage } from './views.js';
+import { DEFAULT_HEARTBEAT_FANOUT, HeartbeatMonitor } from './monitor.js';
 
 export interface NatsTransportOptions {
   /** This worker's id: [A-Za-z0-9_-]+, at most 128 bytes. */
@@ -113,6 +123,11 @@ export interface NatsTransportOptions {
   readonly heartbeatIntervalMs?: number;
   /** A peer silent this long is declared gone, ms (default 3 × heartbeatIntervalMs). */
   readonly peerTimeoutMs?: number;
+  /**
+   * How many ring neighbours each worker sends its heartbeat to, and so how many watch it
+   * (default 4; monitor.ts). With n ≤ fanout + 1 workers, every worker watches every other.
+   */
+  readonly heartbeatFanout?: number;
   /** The view agreement's quorum and timeouts (the first view is `peers`, or this worker alone). */
   readonly views?: ViewKeeperOptions;
   /** Default receive timeout, ms (default 30 000). */
@@ -152,7 +167,8 @@ const REMEMBERED_TRANSFERS = 65_536;
 const SUBJECT_KINDS: Readonly<Record<string, readonly MessageKind[]>> = {
   member: ['join', 'leave', 'heartbeat', 'viewChange'],
   data: ['tensorChunk', 'allReduceChunk'],
-  ctrl: ['chunkAck', 'retransmitRequest', 'errorReport'],
+  // heartbeat: to a monitor (or a data peer); viewChange: an ack, to its proposer.
+  ctrl: ['chunkAck', 'retransmitRequest', 'errorReport', 'heartbeat', 'viewChange'],
 };
 const PHASES = { 'reduce-scatter': AllReducePhase.ALL_REDUCE_PHASE_REDUCE_SCATTER, 'all-gather': AllReducePhase.ALL_REDUCE_PHASE_ALL_GATHER } as const;
 
@@ -240,6 +256,12 @@ export class NatsTransport implements Transport {
   private readonly peerIntervals = new Map<string, number>(); // member → its heartbeat period (ms)
   private readonly departed = new Map<string, LeaveKind>();
   readonly views: ViewKeeper;
+  /** Who this worker sends heartbeats to and whom it judges (monitor.ts). */
+  private readonly monitor: HeartbeatMonitor;
+  /** The ring must be placed again (a view installed, a member finished or came back). */
+  private ringStale = true;
+  /** The current view's members, for lookups. */
+  private viewMembers: ReadonlySet<string>;
   /** Tensor traffic of a view this worker has not installed yet (replayed when it does). */
   private readonly future: { msg: Msg; kind: string }[] = [];
   private readonly events = new MembershipStream();
@@ -295,6 +317,8 @@ export class NatsTransport implements Transport {
     this.joining = options.join === true;
     const firstView = this.joining ? [this.id] : sortedIds(new Set([this.id, ...(options.peers ?? [])]));
     this.views = new ViewKeeper(this.id, { epoch: 0, members: firstView, startRound: 0 }, this.viewHost, { ackTimeoutMs: this.peerTimeoutMs, ...options.views });
+    this.viewMembers = new Set(firstView);
+    this.monitor = new HeartbeatMonitor(this.id, options.heartbeatFanout ?? DEFAULT_HEARTBEAT_FANOUT);
     this.decoder = new EnvelopeDecoder({
       viewEpoch: () => this.views.current().epoch,
       runId: this.runId,
@@ -309,6 +333,8 @@ export class NatsTransport implements Transport {
     if (!TOKEN.test(options.id)) throw new TransportUsageError(`worker id ${JSON.stringify(options.id)} must match [A-Za-z0-9_-]{1,128}`);
     if (!TOKEN.test(options.runId)) throw new TransportUsageError(`run id ${JSON.stringify(options.runId)} must match [A-Za-z0-9_-]{1,128}`);
     for (const peer of options.peers ?? []) if (!TOKEN.test(peer)) throw new TransportUsageError(`peer id ${JSON.stringify(peer)} must match [A-Za-z0-9_-]{1,128}`);
+    const fanout = options.heartbeatFanout;
+    if (fanout !== undefined && (!Number.isInteger(fanout) || fanout < 1)) throw new TransportUsageError(`heartbeatFanout ${fanout}: expected an integer ≥ 1`);
     const nc = await connect({
       name: `gossamer ${options.runId} ${options.id}`,
       noEcho: true, // our own broadcasts (membership) are of no use to us
@@ -840,18 +866,20 @@ export class NatsTransport implements Transport {
       return;
     }
     const view = this.views.current();
-    if (!view.members.includes(e.sender) && e.sender !== this.id) {
+    const inView = this.viewMembers.has(e.sender);
+    if (!inView && e.sender !== this.id) {
       // A worker outside the view asking in (a restarted one), or its part in the agreement.
       if (e.body === 'join' && !this.joining) {
         this.views.requestJoin(e.sender);
         return;
       }
       if (e.body === 'viewChange') {
-        this.views.onMessage(e.sender, viewMessageOf(e.viewChange));
+        // Only members' suspicions count: an outsider cannot remove anyone.
+        if (e.viewChange.step !== ViewStep.VIEW_STEP_SUSPECT) this.views.onMessage(e.sender, viewMessageOf(e.viewChange));
         return;
       }
     }
-    if (e.viewEpoch < view.epoch && !view.members.includes(e.sender)) {
+    if (e.viewEpoch < view.epoch && !inView) {
       // A worker removed from the run (frozen past the timeout, then woken): fenced, never re-admitted.
       this.record({ reason: 'STALE_EPOCH', sender: e.sender, detail: `${e.body} of view ${e.viewEpoch} from a worker not in view ${view.epoch}`, kind: e.body, seq: e.seq });
       return;
@@ -870,15 +898,20 @@ export class NatsTransport implements Transport {
       }
       this.admit(e.sender);
     }
-    this.known.set(e.sender, performance.now());
+    const now = performance.now();
+    this.known.set(e.sender, now);
+    // Outside the view and broadcasting (a joiner, or a worker alone in its view): heard by all, judged by all.
+    if (!inView && subjectKind === 'member' && (e.body === 'heartbeat' || e.body === 'join')) this.monitor.heardOutsider(e.sender, now);
     this.views.observeEpoch(e.sender, e.viewEpoch);
     switch (e.body) {
       case 'viewChange':
-        this.views.onMessage(e.sender, viewMessageOf(e.viewChange));
+        if (e.viewChange.step === ViewStep.VIEW_STEP_SUSPECT) this.onSuspicion(e.viewChange.members);
+        else this.views.onMessage(e.sender, viewMessageOf(e.viewChange));
         return;
       case 'join':
-        // Let the newcomer learn about us now rather than at our next heartbeat.
-        this.heartbeat();
+        // Let the newcomer learn about us now (it may have subscribed after our own Join): to it alone,
+        // since every member answers every Join.
+        this.beat([e.sender]);
         return;
       case 'heartbeat':
         this.peerIntervals.set(e.sender, e.heartbeat.intervalMs);
@@ -915,6 +948,7 @@ export class NatsTransport implements Transport {
 
   private admit(peer: string): void {
     this.known.set(peer, performance.now());
+    if (this.departed.get(peer) === 'done') this.ringStale = true;
     this.departed.delete(peer);
     this.events.emit({ kind: 'joined', worker: peer });
   }
@@ -923,6 +957,16 @@ export class NatsTransport implements Transport {
     if (reason !== 'done') this.views.suspect(peer);
     if (!this.known.delete(peer)) return;
     this.departed.set(peer, reason);
+    this.monitor.forget(peer);
+    // A finished member sends no more heartbeats: the ring closes over it, so that the members it
+    // watched get another monitor. A failed one stays on the ring until the view without it.
+    if (reason === 'done') this.ringStale = true;
+    this.failWith(peer, reason);
+    this.events.emit({ kind: 'left', worker: peer, reason });
+  }
+
+  /** Fails every pending operation with `peer`, which has left. */
+  private failWith(peer: string, reason: LeaveKind): void {
     const error = () => new PeerLeftError(`${peer} left the run (${reason})`, peer, reason);
     for (const o of [...this.outbound.values()]) if (o.to === peer) o.pending.reject(error());
     for (const [name, i] of [...this.inbound]) {
@@ -930,7 +974,6 @@ export class NatsTransport implements Transport {
       if (i.expectation !== undefined) i.expectation.pending.reject(error());
       else if (!i.complete) this.inbound.delete(name); // partial data of a dead peer is useless
     }
-    this.events.emit({ kind: 'left', worker: peer, reason });
   }
 
   // ---- timers -------------------------------------------------------------------------------------
@@ -946,11 +989,75 @@ export class NatsTransport implements Transport {
   private heartbeat(): void {
     if (this.closed) return;
     if (this.joining) this.announce(); // a request the coordinator missed (or suspected) is asked again
-    this.publishControl(natsSubjects.member(this.runId, this.id), 'heartbeat', {
+    this.placeRing();
+    if (this.views.current().members.length <= 1) {
+      // Alone in its view (asking to join, or a run of one so far): nobody has it on a ring, so it
+      // tells everyone, as every worker did before ring monitoring.
+      this.beat(undefined);
+    } else {
+      // Its monitors, and the peers it is receiving from: a sender probes a receiver only once it
+      // has heard from it (tick()), and a receiver off the sender's ring would never be heard.
+      const to = new Set(this.monitor.targets);
+      for (const i of this.inbound.values()) if (!i.complete && this.known.has(i.from)) to.add(i.from);
+      this.beat(to);
+    }
+    this.repeatSuspicions();
+  }
+
+  /** Sends one heartbeat to each of `to`, or to everyone (undefined). */
+  private beat(to: Iterable<string> | undefined): void {
+    const body: EnvelopeBodies['heartbeat'] = {
       round: this.round,
       state: this.outbound.size + this.inbound.size > 0 ? WorkerState.WORKER_STATE_EXCHANGING : WorkerState.WORKER_STATE_TRAINING,
       intervalMs: this.heartbeatIntervalMs,
+    };
+    if (to === undefined) this.publishControl(natsSubjects.member(this.runId, this.id), 'heartbeat', body);
+    else for (const peer of to) this.publishControl(natsSubjects.ctrl(this.runId, this.id, peer), 'heartbeat', body);
+  }
+
+  /** Places this worker on the ring of the view's members, less those that finished (if anything changed). */
+  private placeRing(): void {
+    if (!this.ringStale) return;
+    this.ringStale = false;
+    this.monitor.update(
+      this.views.current().members.filter((m) => this.departed.get(m) !== 'done'),
+      performance.now(),
+    );
+  }
+
+  // ---- suspicion notices (monitor.ts: only a worker's monitors hear it, so they tell the rest) --------
+
+  /** This worker judged `peers` gone: tells every worker, so the coordinator (views.ts) learns it at once. */
+  private accuse(peers: readonly string[]): void {
+    const members = peers.filter((p) => this.viewMembers.has(p));
+    this.monitor.accuse(members);
+    this.notice(members);
+  }
+
+  /** Repeats the notice (with each heartbeat) until a view without the accused: one may have been lost. */
+  private repeatSuspicions(): void {
+    this.notice(this.monitor.accusations((p) => this.viewMembers.has(p)));
+  }
+
+  private notice(peers: readonly string[]): void {
+    if (peers.length === 0 || this.views.fencedError) return;
+    this.publishControl(natsSubjects.member(this.runId, this.id), 'viewChange', {
+      step: ViewStep.VIEW_STEP_SUSPECT,
+      epoch: this.views.current().epoch + 1,
+      proposer: this.id,
+      members: sortedIds(peers),
+      round: this.round,
     });
+  }
+
+  /** A member judged `peers` gone: gone for this worker too (failing what waits on them), and suspected. */
+  private onSuspicion(peers: readonly string[]): void {
+    for (const peer of peers) {
+      // This worker accused (alive, so wrongly): nothing to do, the next view fences it.
+      if (peer === this.id || !this.viewMembers.has(peer)) continue;
+      if (this.known.has(peer)) this.peerGone(peer, 'timeout');
+      else this.views.suspect(peer);
+    }
   }
 
   private tick(): void {
@@ -963,8 +1070,8 @@ export class NatsTransport implements Transport {
     if (now - this.lastTick - this.tickMs > Math.max(this.tickMs, this.peerTimeoutMs / 4)) this.awakeSince = now;
     this.lastTick = now;
     if (!this.disconnected && !this.confirmingSilence) {
-      const silent = [...this.known].filter(([peer, heard]) => now - heard > this.peerTimeoutMs && now - this.awakeSince > 1.5 * this.intervalOf(peer));
-      if (silent.length > 0) void this.confirmSilence(silent.map(([peer]) => peer));
+      const silent = this.silentPeers(now);
+      if (silent.length > 0) void this.confirmSilence(silent);
     }
     // Repair with exponential backoff (×2 per unanswered attempt, at most ×16), so a receiver that
     // is merely slow is not flooded with probes while its server-side backlog is already large.
@@ -991,6 +1098,17 @@ export class NatsTransport implements Transport {
     }
   }
 
+  /**
+   * The peers this worker watches (monitor.ts) that have been silent past the peer timeout, unless
+   * this worker itself has only just come back from a stall (see tick()).
+   */
+  private silentPeers(now: number): string[] {
+    this.placeRing();
+    return this.monitor
+      .overdue(now, (peer) => this.known.get(peer), () => this.peerTimeoutMs)
+      .filter((peer) => now - this.awakeSince > 1.5 * this.intervalOf(peer));
+  }
+
   /** A peer's heartbeat period: the one it announced, else ours. */
   private intervalOf(peer: string): number {
     return this.peerIntervals.get(peer) ?? this.heartbeatIntervalMs;
@@ -1013,11 +1131,10 @@ export class NatsTransport implements Transport {
       this.confirmingSilence = false;
     }
     if (this.closed || this.disconnected) return;
-    const now = performance.now();
-    for (const peer of suspects) {
-      const heard = this.known.get(peer);
-      if (heard !== undefined && now - heard > this.peerTimeoutMs && now - this.awakeSince > 1.5 * this.intervalOf(peer)) this.peerGone(peer, 'timeout');
-    }
+    const still = new Set(this.silentPeers(performance.now()));
+    const gone = suspects.filter((peer) => still.has(peer));
+    for (const peer of gone) this.peerGone(peer, 'timeout');
+    this.accuse(gone);
   }
 
   // ---- messages out -------------------------------------------------------------------------------
@@ -1071,13 +1188,10 @@ export class NatsTransport implements Transport {
 
   private readonly viewHost: ViewHost = {
     broadcast: (m: ViewMessage) => {
-      this.publishControl(natsSubjects.member(this.runId, this.id), 'viewChange', {
-        step: m.step === 'propose' ? ViewStep.VIEW_STEP_PROPOSE : m.step === 'ack' ? ViewStep.VIEW_STEP_ACK : ViewStep.VIEW_STEP_COMMIT,
-        epoch: m.epoch,
-        proposer: m.proposer,
-        members: m.step === 'ack' ? [] : [...m.members],
-        round: m.step === 'propose' ? 0 : m.round,
-      });
+      this.publishControl(natsSubjects.member(this.runId, this.id), 'viewChange', viewChangeOf(m));
+    },
+    send: (to: string, m: ViewMessage) => {
+      this.publishControl(natsSubjects.ctrl(this.runId, this.id, to), 'viewChange', viewChangeOf(m));
     },
     seal: (epoch: number) => {
       const error = () => new ViewChangedError(`the membership view ${epoch} is changing`, epoch);
@@ -1086,11 +1200,17 @@ export class NatsTransport implements Transport {
     },
     install: (view: MembershipView) => {
       this.joining = false;
-      for (const peer of view.members) if (peer !== this.id && !this.known.has(peer)) this.admit(peer);
+      this.viewMembers = new Set(view.members);
+      this.ringStale = true; // the ring is the view's: placed again at the next tick
+      // A member that finished ('done') stays in views (views.ts) but not among the live peers.
+      for (const peer of view.members) if (peer !== this.id && !this.known.has(peer) && this.departed.get(peer) !== 'done') this.admit(peer);
       for (const peer of [...this.known.keys()]) {
-        if (view.members.includes(peer)) continue;
+        if (this.viewMembers.has(peer)) continue;
         this.known.delete(peer);
+        this.monitor.forget(peer);
         if (!this.departed.has(peer)) this.departed.set(peer, 'timeout');
+        // Most workers never judged it themselves (only its monitors did): what waits on it fails now.
+        this.failWith(peer, 'timeout');
         this.events.emit({ kind: 'left', worker: peer, reason: 'timeout' });
       }
       // A new view is a new space of transfers: a round redone in it reuses its keys.
@@ -1120,6 +1240,17 @@ export class NatsTransport implements Transport {
   }
 }
 
+function viewChangeOf(m: ViewMessage): EnvelopeBodies['viewChange'] {
+  return {
+    step: m.step === 'propose' ? ViewStep.VIEW_STEP_PROPOSE : m.step === 'ack' ? ViewStep.VIEW_STEP_ACK : ViewStep.VIEW_STEP_COMMIT,
+    epoch: m.epoch,
+    proposer: m.proposer,
+    members: m.step === 'ack' ? [] : [...m.members],
+    round: m.step === 'propose' ? 0 : m.round,
+  };
+}
+
+/** A view-agreement step as views.ts takes it (never a SUSPECT notice: the transport handles those). */
 function viewMessageOf(v: EnvelopeBodies['viewChange']): ViewMessage {
   if (v.step === ViewStep.VIEW_STEP_PROPOSE) return { step: 'propose', epoch: v.epoch, proposer: v.proposer, members: v.members };
   if (v.step === ViewStep.VIEW_STEP_ACK) return { step: 'ack', epoch: v.epoch, proposer: v.proposer, round: v.round };

@@ -1,6 +1,7 @@
 // Membership views (docs/elastic.md): a run is a sequence of views V_e = (epoch e, sorted live set,
-// the round from which it applies). Written once against a broadcast channel, so the NATS and the
-// in-process transports agree on views by exactly the same rules.
+// the round from which it applies). Written once against a broadcast channel (and point to point for
+// acks, which only their proposer reads), so the NATS and the in-process transports agree on views by
+// exactly the same rules. Who suspects whom is the transport's business (NATS: monitor.ts).
 //
 // - Who proposes: the coordinator, the lowest id of the current view that this worker does not
 //   suspect. It proposes V_{e+1} = the unsuspected members whenever that differs from the view.
@@ -40,6 +41,8 @@ export type ViewMessage =
 export interface ViewHost {
   /** Sends a view message to every worker of the run (including those this one suspects). */
   broadcast(message: ViewMessage): void;
+  /** Sends a view message to worker `to` alone: an ack, which only its proposer reads (n acks to n workers would be n²). */
+  send(to: string, message: ViewMessage): void;
   /** This worker accepted a proposal: fail every pending operation of view `epoch`. */
   seal(epoch: number): void;
   /** A view was committed with this worker in it: traffic from now on carries its epoch. */
@@ -293,7 +296,7 @@ export class ViewKeeper {
       this.proposal = undefined; // yield to the lower coordinator
     }
     this.accept(epoch, from);
-    this.host.broadcast({ step: 'ack', epoch, proposer: from, round: this.round });
+    this.host.send(from, { step: 'ack', epoch, proposer: from, round: this.round });
   }
 
   private onAck(from: string, epoch: number, proposer: string, round: number): void {

@@ -84,6 +84,7 @@ describe('membership views', () => {
     const fenced: string[] = [];
     const host = (self: string): ViewHost => ({
       broadcast: (m) => bus.push({ from: self, m }),
+      send: (_to, m) => bus.push({ from: self, m }), // an ack: every keeper but its proposer ignores it
       seal: () => {},
       install: () => {},
       fence: (e) => fenced.push(`${self}: ${e.message}`),
@@ -105,7 +106,7 @@ describe('membership views', () => {
 
   it('a restarted worker joins: the next view adds it (one joiner a change), from the highest round acknowledged', async () => {
     const bus: { from: string; m: ViewMessage }[] = [];
-    const host = (self: string): ViewHost => ({ broadcast: (m) => bus.push({ from: self, m }), seal: () => {}, install: () => {}, fence: () => {} });
+    const host = (self: string): ViewHost => ({ broadcast: (m) => bus.push({ from: self, m }), send: (_to, m) => bus.push({ from: self, m }), seal: () => {}, install: () => {}, fence: () => {} });
     const after1: MembershipView = { epoch: 1, members: ['a', 'b'], startRound: 4 };
     const a = new ViewKeeper('a', after1, host('a'));
     const b = new ViewKeeper('b', after1, host('b'));
