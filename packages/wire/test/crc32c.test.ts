@@ -1,4 +1,5 @@
-// CRC-32C: published check values, running CRCs, every alignment, and a throughput figure.
+// CRC-32C: published check values, running CRCs, every alignment. Its speed is a benchmark
+// (`gossamer bench --only crc32c`), not a test.
 import { describe, expect, it } from 'vitest';
 import { crc32c } from '@gossamer/wire';
 import { rng } from './fixtures.js';
@@ -41,20 +42,5 @@ describe('crc32c', () => {
     for (const cut of [0, 1, 3, 64, 1001, 4999, 5000]) {
       expect(crc32c(all.subarray(cut), crc32c(all.subarray(0, cut)))).toBe(crc32c(all));
     }
-  });
-
-  it('throughput (printed): ≥ 200 MB/s even on a slow CI machine', () => {
-    const data = new Uint8Array(8 << 20).map((_, i) => (i * 2654435761) >>> 24);
-    const misaligned = new Uint8Array(data.buffer, 1, data.length - 1);
-    for (let i = 0; i < 3; i++) crc32c(data.subarray(0, 1 << 20)); // warm up
-    const rate = (bytes: Uint8Array): number => {
-      const t0 = performance.now();
-      crc32c(bytes);
-      return bytes.length / 1e6 / ((performance.now() - t0) / 1000);
-    };
-    const aligned = Math.max(rate(data), rate(data));
-    const unaligned = Math.max(rate(misaligned), rate(misaligned));
-    console.log(`crc32c: ${aligned.toFixed(0)} MB/s aligned, ${unaligned.toFixed(0)} MB/s misaligned`);
-    expect(Math.min(aligned, unaligned)).toBeGreaterThan(200);
   });
 });

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { benchChaos } from '../bench/chaos.js';
+import { benchCrc32c } from '../bench/crc32c.js';
 import { benchExchange } from '../bench/exchange.js';
 import { benchMatmul } from '../bench/matmul.js';
 import { benchSoak } from '../bench/soak.js';
@@ -24,6 +25,11 @@ export const benchmarks: Benchmark[] = [
     name: 'exchange',
     summary: 'tensor exchange MB/s between two NatsTransports vs raw NATS publish of the same bytes (local nats-server)',
     run: ({ quick }) => benchExchange(quick ? { sizes: [100_000, 1_000_000], reps: 1, allReduceProcesses: [4] } : {}),
+  },
+  {
+    name: 'crc32c',
+    summary: 'CRC-32C MB/s (the checksum of every chunk on the wire), aligned and misaligned, vs copying the same bytes',
+    run: ({ quick }) => benchCrc32c(quick ? { bytes: 1 << 20, trials: 2 } : {}),
   },
   {
     name: 'chaos',
