@@ -41,6 +41,8 @@ export interface HostBed {
   natsLog(i: number): string;
   /** The hosts host i's node has a route to, by name. */
   routes(i: number): Promise<string[]>;
+  /** The names of host i's node's client connections (a Gossamer worker's is `gossamer <run> <id>`). */
+  connz(i: number): Promise<string[]>;
   /** Waits until every host of `group` (default: all) routes to every other host of it. */
   waitForRoutes(group?: readonly number[], timeoutMs?: number): Promise<void>;
   /** Takes host i's link down (its bridge port): nothing passes between it and the others. */

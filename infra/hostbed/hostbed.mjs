@@ -270,6 +270,7 @@ export async function startHostBed(options = {}) {
     },
     natsLog: (i) => logs.get(i) ?? '',
     routes,
+    connz: async (i) => (await monitor(i, '/connz')).connections.map((c) => c.name ?? ''),
     waitForRoutes,
     cut: (i) => setLink(i, 'down'),
     restore: (i) => setLink(i, 'up'),

@@ -52,18 +52,27 @@ export interface WorkerSpec {
   id: string;
   peerTimeoutMs: number;
   join?: boolean;
-  /** Killed after this long, so a hang fails with the worker's output (default 150 s). */
+  /** Killed after this long, so a hang fails with the worker's output (default 240 s). */
   limitMs?: number;
   onLine?: (line: RunLine) => void;
 }
 
 /** Starts `gossamer worker` on host i, connected to its own node with the others as fallbacks. */
 export function startHostWorker(bed: HostBed, host: number, spec: WorkerSpec, scratch: string): HostWorker {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npx turbo run build" first (npm test does)`);
   const out = mkdtempSync(join(scratch, `${spec.id}-`));
-  const args = [bin, 'worker', '--nats', bed.natsUrls(host).join(','), '--prefer-first-server', '--run', spec.runId, '--config', spec.configFile, '--id', spec.id, '--out', out, '--peer-timeout', String(spec.peerTimeoutMs)];
+  const args = ['worker', '--config', spec.configFile, '--id', spec.id, '--out', out];
   if (spec.join) args.push('--join');
-  const child = bed.exec(host, process.execPath, args);
+  return { ...startHostCommand(bed, host, args, spec), out };
+}
+
+/**
+ * Runs `gossamer <args>` on host i with the NATS flags of a worker there (its node first, the others
+ * as fallbacks, --prefer-first-server), reading its JSON lines; killed after `limitMs`.
+ */
+export function startHostCommand(bed: HostBed, host: number, args: readonly string[], spec: Pick<WorkerSpec, 'runId' | 'peerTimeoutMs' | 'limitMs' | 'onLine'>): Omit<HostWorker, 'out'> {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run "npx turbo run build" first (npm test does)`);
+  const nats = ['--nats', bed.natsUrls(host).join(','), '--prefer-first-server', '--run', spec.runId, '--peer-timeout', String(spec.peerTimeoutMs)];
+  const child = bed.exec(host, process.execPath, [bin, ...args, ...nats]);
   let output = '';
   const lines: RunLine[] = [];
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -74,17 +83,18 @@ export function startHostWorker(bed: HostBed, host: number, spec: WorkerSpec, sc
     lines.push(line);
     spec.onLine?.(line);
   });
+  const limitMs = spec.limitMs ?? 240_000;
   const watchdog = setTimeout(() => {
-    output += `\n[test] ${spec.id} on host ${host} still running after ${spec.limitMs ?? 150_000} ms: killed\n`;
+    output += `\n[test] ${args.join(' ')} on host ${host} still running after ${limitMs} ms: killed\n`;
     child.kill('SIGKILL');
-  }, spec.limitMs ?? 150_000);
+  }, limitMs);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((done) =>
     child.once('close', (code, signal) => {
       clearTimeout(watchdog);
       done({ code, signal, output });
     }),
   );
-  return { host, child, lines, out, exited };
+  return { host, child, lines, exited };
 }
 
 /** A scratch directory with the run config in it; remove() deletes it. */
