@@ -2,7 +2,8 @@
 # Installs whatever Gossamer needs that is missing on a Debian/Ubuntu machine, and says what it does:
 #   - Debian packages: chromium (ships SwiftShader, the CPU Vulkan driver used when there is no GPU),
 #     libvulkan1 (the Vulkan loader Dawn uses), nats-server (the embedded NATS for local runs/tests),
-#     fonts-dejavu-core (text in the PNG copies of plots);
+#     fonts-dejavu-core (text in the PNG copies of plots), iproute2 and curl (the host test bed:
+#     network namespaces, and each NATS node's monitoring port read from inside its namespace);
 #   - npm dependencies (npm ci) when node_modules is missing or older than package-lock.json.
 # Safe to run again: it does nothing when everything is present.
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 say() { printf '[setup] %s\n' "$*"; }
 
 need=()
-for pkg in chromium libvulkan1 nats-server fonts-dejavu-core; do
+for pkg in chromium libvulkan1 nats-server fonts-dejavu-core iproute2 curl; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then need+=("$pkg"); fi
 done
 if [ ${#need[@]} -gt 0 ]; then
