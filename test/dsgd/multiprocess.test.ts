@@ -9,8 +9,7 @@ import { resolveRunConfig, simulateRun, type RunConfig } from '@gossamer/worker'
 
 // The issue's property (a): a run of real worker processes over a real nats-server equals the
 // in-process simulation with the same seeds, parameter by parameter. Both run the same kernels on the
-// same kind of adapter and mix in a canonical order, so we expect the same bits; the assertion allows
-// 1e-6 absolute (float tolerance) and the test reports how many parameters differ at all.
+// same kind of adapter and mix in a canonical order, so the parameters are the same bits.
 const run = promisify(execFile);
 const bin = resolve(__dirname, '../../packages/cli/dist/bin.js');
 
@@ -34,18 +33,17 @@ async function compare(partial: Partial<RunConfig>): Promise<void> {
   writeFileSync(configFile, JSON.stringify(config));
   await run(process.execPath, [bin, 'train', '--config', configFile, '--out', join(dir, 'run'), '--quiet'], { timeout: 240_000 });
   const simulated = await simulateRun(config);
-  let differing = 0;
   for (const sim of simulated) {
     const ckpt = decodeCheckpoint(readFileSync(join(dir, 'run', 'workers', `${sim.worker}.ckpt`)));
     const params = ckpt.sections.get('params') as Float32Array;
     expect(params.length).toBe(sim.params.length);
-    for (let i = 0; i < params.length; i++) {
-      expect(Math.abs(params[i] - sim.params[i]), `${sim.worker} parameter ${i}`).toBeLessThanOrEqual(1e-6);
-      if (params[i] !== sim.params[i]) differing++;
-    }
+    // The same bits (±0 and NaN payloads told apart): float32 arithmetic in the same order on both sides.
+    const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
+    const [got, want] = [bits(params), bits(sim.params)];
+    let first = -1;
+    for (let i = 0; i < got.length && first < 0; i++) if (got[i] !== want[i]) first = i;
+    expect(first, first >= 0 ? `${sim.worker} parameter ${first}: ${params[first]} vs simulated ${sim.params[first]}` : '').toBe(-1);
   }
-  // Same bits expected; a difference would still pass above but is worth seeing in the log.
-  if (differing > 0) console.warn(`multi-process vs simulation: ${differing} parameters differ within 1e-6`);
   // The workers really trained and communicated: parameters moved and differ between workers.
   expect(simulated[0].params.some((v, i) => v !== simulated[1].params[i])).toBe(partial.schedule === 'final-merge:0.5' ? false : true);
 }
