@@ -15,7 +15,11 @@ import type { NetlassoWorkerOutput } from '../../packages/cli/src/commands/netla
 import { finalParams, runScratch, sleep, startHostCommand, startHostWorker, until, useHostBed, type HostBed, type HostWorker } from '../support/hosts.js';
 import type { RunLine } from '../support/runs.js';
 
-const PEER_TIMEOUT_MS = 2000;
+/**
+ * The CLI's default. 2000 ms (the chaos bench's) removed a live worker whose heartbeats were held up
+ * on this 2-core machine under a load of 10 (five worker processes next to other tests).
+ */
+const PEER_TIMEOUT_MS = 3000;
 /** Longer than the failure timeout by a margin: detection, the majority's agreement, and a 2-core machine. */
 const OUTAGE_MS = 2 * PEER_TIMEOUT_MS + 3000;
 /** Fault → the majority's new view: detection plus an ack round, with slack for CI. */
@@ -158,7 +162,7 @@ async function expectMajorityGoesOnAndLostRejoin(run: HostRun, lost: string[], f
 
 describe('runs across hosts (network namespaces) through link, host, NATS-node and partition faults', () => {
   it("D-SGD, 3 hosts: host c's link is down past the failure timeout; a and b go on, c is fenced, rejoins after the link returns, all merge to the same bits", async () => {
-    const run = new HostRun(bed(), dsgd(3, 500));
+    const run = new HostRun(bed(), dsgd(3, 600));
     try {
       await run.reached('w0', 20);
       const faultAt = Date.now();
@@ -175,7 +179,7 @@ describe('runs across hosts (network namespaces) through link, host, NATS-node a
   }, TEST_TIMEOUT_MS);
 
   it('D-SGD, 3 hosts: host a dies (its NATS node and its worker, the coordinator, killed); b and c go on; the host restarts and its worker rejoins; all merge to the same bits', async () => {
-    const run = new HostRun(bed(), dsgd(3, 500));
+    const run = new HostRun(bed(), dsgd(3, 600));
     try {
       await run.reached('w1', 20);
       const faultAt = Date.now();
@@ -222,7 +226,7 @@ describe('runs across hosts (network namespaces) through link, host, NATS-node a
   }, TEST_TIMEOUT_MS);
 
   it('D-SGD, 5 hosts split 2 + 3 (the coordinator on the small side): c, d, e go on under c; a and b commit nothing, are fenced at the heal, rejoin; all five merge to the same bits', async () => {
-    const run = new HostRun(bed(), dsgd(5, 450));
+    const run = new HostRun(bed(), dsgd(5, 500));
     try {
       await run.reached('w2', 20);
       const faultAt = Date.now();
@@ -244,7 +248,7 @@ describe('runs across hosts (network namespaces) through link, host, NATS-node a
   }, TEST_TIMEOUT_MS);
 
   it("CO2, 3 hosts: host a's link (the coordinator's, and the canonical replica's) is down past the timeout; b and c go on, a is fenced, rejoins and is healed from b: all three replicas end the same bits", async () => {
-    const co2 = resolveRunConfig({ ...dsgd(3, 500), algo: 'co2', merge: undefined });
+    const co2 = resolveRunConfig({ ...dsgd(3, 600), algo: 'co2', merge: undefined });
     const run = new HostRun(bed(), co2);
     try {
       await run.reached('w1', 20);
