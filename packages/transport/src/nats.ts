@@ -262,6 +262,8 @@ export class NatsTransport implements Transport {
   private ringStale = true;
   /** The current view's members, for lookups. */
   private viewMembers: ReadonlySet<string>;
+  /** Removed worker → when it was last told so (tellRemoved()). */
+  private readonly toldRemoved = new Map<string, number>();
   /** Tensor traffic of a view this worker has not installed yet (replayed when it does). */
   private readonly future: { msg: Msg; kind: string }[] = [];
   private readonly events = new MembershipStream();
@@ -882,6 +884,7 @@ export class NatsTransport implements Transport {
     if (e.viewEpoch < view.epoch && !inView) {
       // A worker removed from the run (frozen past the timeout, then woken): fenced, never re-admitted.
       this.record({ reason: 'STALE_EPOCH', sender: e.sender, detail: `${e.body} of view ${e.viewEpoch} from a worker not in view ${view.epoch}`, kind: e.body, seq: e.seq });
+      this.tellRemoved(e.sender);
       return;
     }
     if (VIEW_SCOPED_KINDS.has(e.body) && e.viewEpoch > view.epoch) {
@@ -1048,6 +1051,19 @@ export class NatsTransport implements Transport {
       members: sortedIds(peers),
       round: this.round,
     });
+  }
+
+  /**
+   * `peer`, removed from the view, still sends in an old one: it missed the commit (lost, e.g. in a
+   * server restart while it was frozen). Members no longer beat it (it is off their ring), so nothing
+   * else would tell it: a heartbeat, whose newer epoch fences it (views.ts), at most once a beat.
+   */
+  private tellRemoved(peer: string): void {
+    const now = performance.now();
+    if (now - (this.toldRemoved.get(peer) ?? -Infinity) < this.heartbeatIntervalMs) return;
+    if (this.toldRemoved.size >= 1024) this.toldRemoved.clear();
+    this.toldRemoved.set(peer, now);
+    this.beat([peer]);
   }
 
   /** A member judged `peers` gone: gone for this worker too (failing what waits on them), and suspected. */

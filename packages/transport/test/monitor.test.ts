@@ -222,4 +222,33 @@ describe('ring monitoring', () => {
       await Promise.all(transports.map((t) => t.close()));
     }
   });
+
+  it('a frozen worker whose removal was lost (the server restarted meanwhile) is told at its first heartbeat after waking, and stops', async () => {
+    const own = await startNatsServer();
+    const runId = uniqueRunId();
+    const victim = spawnWorker(runId, 'w05', { servers: own.url });
+    const exited = new Promise<number | null>((done) => victim.child.once('exit', (code) => done(code)));
+    const transports = await Promise.all(ids.filter((id) => id !== 'w05').map((id) => NatsTransport.connect({ ...options(runId, id), servers: own.url })));
+    try {
+      await Promise.all([victim.ready, ...transports.map((t) => t.waitForPeers(ids, 30_000))]);
+      victim.child.kill('SIGSTOP');
+      // Chunks for it fill its socket, so what follows (the commit without it) waits at the server...
+      const flood = transports[4].send('w05', { tensor: 0, round: 0 }, uniform(4_000_000, 1)).catch(() => undefined);
+      await Promise.all(transports.map((t) => t.views.after(0)));
+      await flood;
+      // ...and is lost with it.
+      await own.kill();
+      await own.restart();
+      await new Promise((r) => setTimeout(r, 1000)); // the members reconnect
+      victim.child.kill('SIGCONT');
+      // Off every ring now, it hears no member's heartbeat: its own, to its old neighbours, get it told.
+      const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 8000))]);
+      expect(code).toBe(3);
+      for (const t of transports) expect(t.views.current().epoch, t.id).toBe(1);
+    } finally {
+      victim.child.kill('SIGKILL');
+      await Promise.all(transports.map((t) => t.close()));
+      await own.close();
+    }
+  });
 });
