@@ -1,6 +1,6 @@
 // The NATS transport, on the official v3 client (@nats-io/transport-node).
 //
-// Why one file of ~1,250 lines: the connection, membership, send window, reassembly and repair still
+// Why one file of ~1,300 lines: the connection, membership, send window, reassembly and repair still
 // share one class's private state. The split into modules of one concern each (as nats.js is laid out)
 // is issue 19's first item; the view agreement lives apart in views.ts, and who watches whom in
 // monitor.ts.
