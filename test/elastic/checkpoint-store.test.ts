@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '@gossamer/model';
 import { CheckpointStore, checkpointBucket, startNatsServer, type NatsServer } from '@gossamer/transport';
 import { resolveRunConfig, type RunConfig } from '@gossamer/worker';
-import { bin, startTrain } from '../support/runs.js';
+import { bin, finalParams, startTrain } from '../support/runs.js';
 
 // Issue 14 item 4, the object store half: on a server with JetStream every checkpoint a worker
 // writes is also in the run's bucket, bit for bit, and `train --resume` continues from the bucket
@@ -31,13 +31,6 @@ const config = resolveRunConfig({
 } as Partial<RunConfig>);
 const ids = ['w0', 'w1', 'w2', 'w3'];
 const run = promisify(execFile);
-
-function finalParams(runDir: string): Buffer[] {
-  return ids.map((w) => {
-    const p = decodeCheckpoint(readFileSync(join(runDir, 'workers', `${w}.ckpt`))).sections.get('params') as Float32Array;
-    return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-  });
-}
 
 function bucketOf(runDir: string): string {
   return (JSON.parse(readFileSync(join(runDir, 'checkpoint-store.json'), 'utf8')) as { bucket: string }).bucket;

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '@gossamer/model';
 import { resolveRunConfig, type RunConfig } from '@gossamer/worker';
-import { bin, startTrain, workerProcesses } from '../support/runs.js';
+import { bin, finalParams, startTrain, workerProcesses } from '../support/runs.js';
 
 // Issue 14 item 5: Ctrl-C stops every worker within 5 s and writes a final checkpoint, also in a
 // run without --checkpoint-every. The workers agree on the round to stop at, so the checkpoint is a
@@ -26,13 +26,6 @@ const config = resolveRunConfig({
   seed: 5,
 } as Partial<RunConfig>);
 const ids = ['w0', 'w1', 'w2', 'w3'];
-
-function finalParams(runDir: string): Buffer[] {
-  return ids.map((w) => {
-    const p = decodeCheckpoint(readFileSync(join(runDir, 'workers', `${w}.ckpt`))).sections.get('params') as Float32Array;
-    return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-  });
-}
 
 describe('Ctrl-C writes a final checkpoint', () => {
   it('SIGINT mid-run: every worker stops within 5 s at one agreed round with a checkpoint there, and the resumed run ends as the uninterrupted one, bit for bit', async () => {
@@ -74,5 +67,5 @@ describe('Ctrl-C writes a final checkpoint', () => {
     expect(resumed.stdout).toContain(`resuming ${runDir} at round ${round}`);
     const got = finalParams(runDir);
     for (let k = 0; k < 4; k++) expect(got[k].equals(want[k]), ids[k]).toBe(true);
-  });
+  }, 300_000); // three runs in a row: about 110 s on an idle 2-core machine
 });

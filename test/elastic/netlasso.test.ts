@@ -4,80 +4,15 @@
 // interrupted λ again, and reach the centralized float64 optimum (objective within 1e-4); both
 // report the same bits. A frozen worker that wakes up is fenced and exits with a clear message. A
 // nats-server restart is not a failure: the run equals the fault-free one bit for bit.
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { netlassoProblemFromSpec, solveNetlassoReference, type NetlassoProblemSpec } from '@gossamer/algorithms';
-import { startNatsServer, type NatsServer } from '@gossamer/transport';
 import { decodeFloat32, type NetlassoWorkerOutput } from '../../packages/cli/src/commands/netlasso-worker.js';
 import { uniqueRunId } from '../../packages/transport/test/nats-harness.js';
+import { useNetlassoBed, type NetlassoEvent as Event, type NetlassoWorkerProcess as Worker } from '../support/netlasso-workers.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const workerScript = join(here, '..', 'netlasso', 'fixtures', 'worker.mjs');
-const dist = resolve(here, '../../packages/cli/dist/commands/netlasso-worker.js');
-
-let server: NatsServer;
-let dir: string;
-const children = new Set<ChildProcess>();
-
-beforeAll(async () => {
-  if (!existsSync(dist)) throw new Error(`${dist} is missing: worker processes run the built CLI; run \`npx turbo run build\` first`);
-  server = await startNatsServer();
-  dir = mkdtempSync(join(tmpdir(), 'gossamer-netlasso-elastic-'));
-});
-afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Event {
-  type: string;
-  time: string;
-  worker?: string;
-  lambdaIndex?: number;
-  epoch?: number;
-  members?: string[];
-  nodes?: number;
-  resumeLambdaIndex?: number;
-}
-
-interface Worker {
-  child: ChildProcess;
-  events: Event[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
-}
-
-function spawnWorker(args: string[], onEvent: (e: Event) => void): Worker {
-  const child = fork(workerScript, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  children.add(child);
-  const events: Event[] = [];
-  let output = '';
-  let partial = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString();
-    partial += d.toString();
-    const lines = partial.split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.startsWith('{')) continue;
-      const e = JSON.parse(line) as Event;
-      events.push(e);
-      onEvent(e);
-    }
-  });
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((done) =>
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      done({ code, signal, output });
-    }),
-  );
-  return { child, events, exited };
-}
+const bed = useNetlassoBed('gossamer-netlasso-elastic-');
 
 // 36 nodes in 3 groups, d = 3, over three workers (each with cut edges), four λs.
 const spec: NetlassoProblemSpec = { generator: 'clustered-quadratic', nodes: 36, groups: 3, pIn: 0.4, pOut: 0.05, dim: 3, seed: 7, noise: 0.5 };
@@ -87,19 +22,20 @@ const PEER_TIMEOUT_MS = 2000;
 
 /** Three workers; `fault` is called with every event (of any worker) and the workers, to inject a fault. */
 async function run(fault: (e: Event, workers: Map<string, Worker>) => void): Promise<{ workers: Map<string, Worker>; runId: string }> {
+  const dir = bed.dir;
   const specFile = join(dir, 'problem.json');
   writeFileSync(specFile, JSON.stringify(spec));
   const runId = uniqueRunId();
   const workers = new Map<string, Worker>();
   for (const id of ['w0', 'w1', 'w2']) {
-    const args = ['--problem', specFile, '--workers', '3', '--id', id, '--nats', server.url, '--run', runId, '--lambdas', lambdas.join(','), '--eps-abs', '1e-5', '--eps-rel', '1e-5'];
-    workers.set(id, spawnWorker([...args, '--peer-timeout', String(PEER_TIMEOUT_MS), '--out', join(dir, `${runId}-${id}.json`)], (e) => fault(e, workers)));
+    const args = ['--problem', specFile, '--workers', '3', '--id', id, '--nats', bed.server.url, '--run', runId, '--lambdas', lambdas.join(','), '--eps-abs', '1e-5', '--eps-rel', '1e-5'];
+    workers.set(id, bed.spawn([...args, '--peer-timeout', String(PEER_TIMEOUT_MS), '--out', join(dir, `${runId}-${id}.json`)], (e) => fault(e, workers)));
   }
   return { workers, runId };
 }
 
 function expectSurvivorsOptimal(runId: string, survivors: string[], failed: string): NetlassoWorkerOutput[] {
-  const outputs = survivors.map((id) => JSON.parse(readFileSync(join(dir, `${runId}-${id}.json`), 'utf8')) as NetlassoWorkerOutput);
+  const outputs = survivors.map((id) => JSON.parse(readFileSync(join(bed.dir, `${runId}-${id}.json`), 'utf8')) as NetlassoWorkerOutput);
   for (const o of outputs) {
     expect(o.reports.map((r) => r.lambda)).toEqual(lambdas);
     expect(o.regroups.length).toBeGreaterThanOrEqual(1);
@@ -128,14 +64,14 @@ describe('Network Lasso worker processes when one fails', () => {
     for (const w of clean.workers.values()) expect((await w.exited).code).toBe(0);
     let restarted: Promise<void> | undefined;
     const faulty = await run((e) => {
-      if (!restarted && e.type === 'lambda' && e.worker === 'w0' && e.lambdaIndex === 1) restarted = server.kill().then(() => server.restart());
+      if (!restarted && e.type === 'lambda' && e.worker === 'w0' && e.lambdaIndex === 1) restarted = bed.server.kill().then(() => bed.server.restart());
     });
     const exits = await Promise.all([...faulty.workers.values()].map((w) => w.exited));
     await restarted;
     for (const e of exits) expect(e.code, e.output).toBe(0);
     expect(restarted).toBeDefined();
     for (const id of ['w0', 'w1', 'w2']) {
-      const [a, b] = [clean, faulty].map((r) => JSON.parse(readFileSync(join(dir, `${r.runId}-${id}.json`), 'utf8')) as NetlassoWorkerOutput);
+      const [a, b] = [clean, faulty].map((r) => JSON.parse(readFileSync(join(bed.dir, `${r.runId}-${id}.json`), 'utf8')) as NetlassoWorkerOutput);
       expect(b.regroups).toEqual([]);
       expect(b.reports.map((r) => r.x)).toEqual(a.reports.map((r) => r.x));
       expect(b.reports.map((r) => r.iterations)).toEqual(a.reports.map((r) => r.iterations));

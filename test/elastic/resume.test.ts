@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '@gossamer/model';
 import { resolveRunConfig, type RunConfig } from '@gossamer/worker';
-import { bin, startTrain } from '../support/runs.js';
+import { bin, finalParams, startTrain } from '../support/runs.js';
 
 // Issue 14 item 4: with --checkpoint-every, every worker writes a checkpoint to resume from; a run
 // stopped with Ctrl-C and continued with `train --resume <run>` ends with exactly the parameters
@@ -23,13 +23,6 @@ const base = {
   checkpointEvery: 4,
   seed: 5,
 } as const;
-
-function finalParams(runDir: string): Buffer[] {
-  return ['w0', 'w1', 'w2', 'w3'].map((w) => {
-    const p = decodeCheckpoint(readFileSync(join(runDir, 'workers', `${w}.ckpt`))).sections.get('params') as Float32Array;
-    return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-  });
-}
 
 /** Runs `config` to the end; returns the run directory. */
 async function uninterrupted(config: RunConfig): Promise<string> {

@@ -2,68 +2,21 @@
 // over a real nats-server: the same x, bit for bit, and the same iteration counts as one worker alone
 // (solveNetlasso in this process), every worker halting in the same iteration, the centralized float64
 // optimum reached; and workers that were given different problems refuse to run.
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { netlassoAssignment, netlassoProblemFromSpec, solveNetlasso, solveNetlassoReference, workerLayout, type NetlassoOptions, type NetlassoProblemSpec } from '@gossamer/algorithms';
-import { startNatsServer, type NatsServer } from '@gossamer/transport';
 import { decodeFloat32, decodeInt32, type NetlassoWorkerOutput } from '../../packages/cli/src/commands/netlasso-worker.js';
 import { uniqueRunId } from '../../packages/transport/test/nats-harness.js';
 import { useGpu } from '../support/gpu.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const workerScript = join(here, 'fixtures', 'worker.mjs');
-const dist = resolve(here, '../../packages/cli/dist/commands/netlasso-worker.js');
+import { useNetlassoBed, type NetlassoExit } from '../support/netlasso-workers.js';
 
 const gpu = useGpu();
-let server: NatsServer;
-let dir: string;
-const children = new Set<ChildProcess>();
-
-beforeAll(async () => {
-  if (!existsSync(dist)) throw new Error(`${dist} is missing: worker processes run the built CLI; run \`npx turbo run build\` first`);
-  server = await startNatsServer();
-  dir = mkdtempSync(join(tmpdir(), 'gossamer-netlasso-'));
-});
-afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await server?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-interface Exit {
-  code: number | null;
-  output: string;
-  events: Record<string, unknown>[];
-}
-
-function spawnWorker(args: string[]): Promise<Exit> {
-  const child = fork(workerScript, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
-  children.add(child);
-  let stdout = '';
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    stdout += d.toString();
-    output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  return new Promise((done) =>
-    child.once('exit', (code) => {
-      children.delete(child);
-      const events = stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      done({ code, output, events });
-    }),
-  );
-}
+const bed = useNetlassoBed('gossamer-netlasso-');
+const spawnWorker = (args: string[]): Promise<NetlassoExit> => bed.spawn(args).exited;
 
 const writeSpec = (name: string, spec: NetlassoProblemSpec): string => {
-  const file = join(dir, name);
+  const file = join(bed.dir, name);
   writeFileSync(file, JSON.stringify(spec));
   return file;
 };
@@ -84,11 +37,11 @@ describe('Network Lasso worker processes over nats-server', () => {
     const ids = ['w0', 'w1', 'w2'];
     const exits = await Promise.all(
       ids.map((id) =>
-        spawnWorker(['--problem', specFile, '--workers', '3', '--id', id, '--nats', server.url, '--run', runId, '--lambdas', lambdas.join(','), ...optionArgs, '--out', join(dir, `${runId}-${id}.json`)]),
+        spawnWorker(['--problem', specFile, '--workers', '3', '--id', id, '--nats', bed.server.url, '--run', runId, '--lambdas', lambdas.join(','), ...optionArgs, '--out', join(bed.dir, `${runId}-${id}.json`)]),
       ),
     );
     for (const e of exits) expect(e.code, e.output).toBe(0);
-    const outputs = ids.map((id) => JSON.parse(readFileSync(join(dir, `${runId}-${id}.json`), 'utf8')) as NetlassoWorkerOutput);
+    const outputs = ids.map((id) => JSON.parse(readFileSync(join(bed.dir, `${runId}-${id}.json`), 'utf8')) as NetlassoWorkerOutput);
 
     // The same problem and partition as the workers built, and the one-worker run of it, here.
     const problem = netlassoProblemFromSpec(spec, () => '');
@@ -146,7 +99,7 @@ describe('Network Lasso worker processes over nats-server', () => {
     const b = writeSpec('b.json', { ...spec, seed: 8 });
     const runId = uniqueRunId();
     const exits = await Promise.all(
-      [a, b].map((file, k) => spawnWorker(['--problem', file, '--workers', '2', '--id', `w${k}`, '--nats', server.url, '--run', runId, '--lambdas', '0.3', '--join-timeout', '60000'])),
+      [a, b].map((file, k) => spawnWorker(['--problem', file, '--workers', '2', '--id', `w${k}`, '--nats', bed.server.url, '--run', runId, '--lambdas', '0.3', '--join-timeout', '60000'])),
     );
     for (const e of exits) {
       expect(e.code, e.output).toBe(1);

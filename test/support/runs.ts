@@ -1,10 +1,11 @@
 // Driving `gossamer train` as a user would, for the fault tests: a real launcher, real worker
 // processes, a real embedded nats-server; the test watches the JSON lines and injects faults.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { decodeCheckpoint } from '@gossamer/model';
 import type { RunConfig } from '@gossamer/worker';
 
 export const bin = resolve(__dirname, '../../packages/cli/dist/bin.js');
@@ -86,4 +87,12 @@ export function workerProcesses(dir: string): Map<number, string> {
 export function workerPid(dir: string, id: string): number {
   for (const [pid, ids] of workerProcesses(dir)) if (ids.split(',').includes(id)) return pid;
   throw new Error(`no worker process hosts ${id} in ${dir}`);
+}
+
+/** Each worker's final parameters (its `<run>/workers/<id>.ckpt`), as bytes to compare bit for bit. */
+export function finalParams(runDir: string, ids: readonly string[] = ['w0', 'w1', 'w2', 'w3']): Buffer[] {
+  return ids.map((w) => {
+    const p = decodeCheckpoint(readFileSync(join(runDir, 'workers', `${w}.ckpt`))).sections.get('params') as Float32Array;
+    return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  });
 }
