@@ -884,7 +884,8 @@ export class NatsTransport implements Transport {
     if (e.viewEpoch < view.epoch && !inView) {
       // A worker removed from the run (frozen past the timeout, then woken): fenced, never re-admitted.
       this.record({ reason: 'STALE_EPOCH', sender: e.sender, detail: `${e.body} of view ${e.viewEpoch} from a worker not in view ${view.epoch}`, kind: e.body, seq: e.seq });
-      this.tellRemoved(e.sender);
+      // Sent to this worker alone: a heartbeat to its old ring neighbours (a joiner broadcasts instead).
+      if (subjectKind === 'ctrl') this.tellRemoved(e.sender);
       return;
     }
     if (VIEW_SCOPED_KINDS.has(e.body) && e.viewEpoch > view.epoch) {

@@ -251,4 +251,36 @@ describe('ring monitoring', () => {
       await own.close();
     }
   });
+
+  it('two killed workers restarted with join at once are both added back', async () => {
+    const runId = uniqueRunId();
+    const first = [spawnWorker(runId, 'w03'), spawnWorker(runId, 'w08')];
+    const transports = await connectHere(runId, ['w03', 'w08']);
+    try {
+      await Promise.all([...first.map((w) => w.ready), ...transports.map((t) => t.waitForPeers(ids, 30_000))]);
+      for (const w of first) w.child.kill('SIGKILL');
+      const without = await Promise.all(transports.map((t) => t.views.after(0)));
+      for (const v of without) expect(v.members).not.toContain('w03');
+      const again = [spawnWorker(runId, 'w03', { join: true }), spawnWorker(runId, 'w08', { join: true })];
+      await Promise.all(again.map((w) => w.ready));
+      await until(() => transports.every((t) => t.views.current().members.length === ids.length), 15_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      for (const t of transports) {
+        expect(t.views.current().members, t.id).toEqual(ids);
+        expect(t.members(), t.id).toEqual(ids);
+      }
+      for (const w of again) w.child.kill('SIGKILL');
+    } finally {
+      for (const w of first) w.child.kill('SIGKILL');
+      await Promise.all(transports.map((t) => t.close()));
+    }
+  });
 });
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
