@@ -616,11 +616,19 @@ export class NatsTransport implements Transport {
     void this.pump(o);
   }
 
-  private onErrorReport(from: string, report: EnvelopeBodies['errorReport']): void {
+  private onErrorReport(from: string, report: EnvelopeBodies['errorReport'], reporterEpoch?: number): void {
     const t = report.transfer;
     if (t == null) return;
     const o = this.outbound.get(transferName(from, t.tensorId, t.round, t.collectiveId, t.phase, t.step));
-    o?.pending.reject(new BadMessageError(`${from} rejected ${describe(t)}: ${report.detail}`, from));
+    if (o === undefined) return;
+    // A transfer of a view that is changing (here, or already at the receiver: its report carries a
+    // newer epoch) was abandoned by the change, not refused: the operation is redone in the new view.
+    const epoch = o.viewEpoch;
+    if (epoch !== undefined && (this.views.changing || (reporterEpoch ?? epoch) > epoch)) {
+      o.pending.reject(new ViewChangedError(`${from} abandoned ${describe(t)}: the membership view ${epoch} is changing`, epoch));
+      return;
+    }
+    o.pending.reject(new BadMessageError(`${from} rejected ${describe(t)}: ${report.detail}`, from));
   }
 
   // ---- receiving --------------------------------------------------------------------------------
@@ -708,7 +716,9 @@ export class NatsTransport implements Transport {
         this.publishControl(natsSubjects.ctrl(this.runId, this.id, from), 'chunkAck', { transfer, ackedBytes: chunk.totalBytes, creditBytes: this.windowBytes, complete: true });
       } else {
         this.record({ reason: 'WRONG_ROUND', sender: from, detail: `late chunk ${chunk.chunkIndex} of an abandoned transfer`, kind: 'tensorChunk' });
-        this.reportError(from, transfer, ErrorCode.ERROR_CODE_WRONG_ROUND, 'the receiver abandoned this transfer (timeout or error)');
+        // While a view is being agreed the transfer was abandoned by the seal, and the sender's side
+        // fails with the view change too (or it is removed): a report would fail it as a bad message.
+        if (!this.views.changing) this.reportError(from, transfer, ErrorCode.ERROR_CODE_WRONG_ROUND, 'the receiver abandoned this transfer (timeout or error)');
       }
       return;
     }
@@ -939,7 +949,7 @@ export class NatsTransport implements Transport {
         this.onRetransmitRequest(e.sender, e.retransmitRequest);
         return;
       case 'errorReport':
-        this.onErrorReport(e.sender, e.errorReport);
+        this.onErrorReport(e.sender, e.errorReport, e.viewEpoch);
         return;
       default:
         return;

@@ -353,7 +353,7 @@ export class ViewKeeper {
   private fence(epoch: number, why: string): void {
     this.fenced = new FencedError(
       `${this.self} was removed from the run: ${why} (it was silent past the failure-detection timeout, e.g. frozen or cut off). ` +
-        `The run goes on without it; this worker stops (joining a running run is not supported yet).`,
+        `The run goes on without it; this worker stops. Start it again with --join to rejoin the run.`,
       epoch,
     );
     if (this.proposal?.timer) clearTimeout(this.proposal.timer);
