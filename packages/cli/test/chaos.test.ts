@@ -15,7 +15,7 @@ const PEER_TIMEOUT_MS = 2000;
 describe('chaos benchmark (quick)', () => {
   it('every fault is detected within the timeout and an agreement, every failed worker comes back, and the run ends as accurate as without faults', async () => {
     const out = mkdtempSync(join(tmpdir(), 'gossamer-chaos-bench-'));
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'bench', '--only', 'chaos', '--quick', '--out', out], { timeout: 240_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'bench', '--only', 'chaos', '--quick', '--out', out], { timeout: 280_000 });
     expect(stdout).toMatch(/faults survived\s+3/);
     const s = (JSON.parse(readFileSync(join(out, 'chaos.json'), 'utf8')) as { results: ChaosSummary }).results;
     expect(s.completed).toBe(true);
@@ -26,10 +26,11 @@ describe('chaos benchmark (quick)', () => {
       expect(f.detectionMs, `${f.kind} of ${f.worker}`).toBeLessThan(2 * PEER_TIMEOUT_MS + 4000);
       expect(f.recoveryMs, `${f.kind} of ${f.worker}`).toBeGreaterThan(f.detectionMs as number);
     }
-    // Removals and returns of two workers: at least four view changes.
-    expect(s.viewChanges).toBeGreaterThanOrEqual(4);
+    // Removals and returns of two workers: at least three view changes (one change may remove a
+    // frozen worker and add back a restarted one at once).
+    expect(s.viewChanges).toBeGreaterThanOrEqual(3);
     expect(s.roundsLost).toBeGreaterThan(0);
     expect(s.roundsLost).toBeLessThan(s.workers * s.rounds);
     expect(s.mergedAccuracy as number).toBeGreaterThan((s.faultFreeAccuracy as number) - 0.05);
-  });
+  }, 300_000); // about a minute alone; much more next to the rest of the suite
 });

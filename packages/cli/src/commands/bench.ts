@@ -33,8 +33,10 @@ export const benchmarks: Benchmark[] = [
   },
   {
     name: 'chaos',
+    // --quick: 260 rounds, so a worker restarted late in the faults (10–20 s to start on a loaded
+    // machine) still finds the run going and can be counted back.
     summary: 'a 16-worker D-SGD run under seeded kills, freezes, nats-server restarts and rejoins: faults survived, detection and recovery times, rounds lost, accuracy vs fault-free',
-    run: ({ adapter, quick }) => benchChaos(quick ? { adapter, workers: 6, rounds: 150, maxFaults: 3, faultEveryMs: 2500, pattern: ['kill', 'freeze', 'server-restart'] } : { adapter }),
+    run: ({ adapter, quick }) => benchChaos(quick ? { adapter, workers: 6, rounds: 260, maxFaults: 3, faultEveryMs: 2500, pattern: ['kill', 'freeze', 'server-restart'] } : { adapter }),
   },
   {
     name: 'soak',
