@@ -156,17 +156,19 @@ describe('elastic runs over real worker processes and a real nats-server', () =>
     expect(joinerExit, joinerOut.slice(-3000)).toBe(0);
     const events = joinerOut.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; epoch?: number; source?: string; startRound?: number; round?: number });
     const joined = events.find((e) => e.type === 'joined');
-    expect(joined?.epoch).toBe(2);
     expect(joined?.source).toBe('w0');
-    // Survivors: view 1 without w1, then view 2 with it again, from one start round.
+    // Survivors: view 1 without w1, then a view with it again, from one start round. (A join that
+    // failed, its ack late on a loaded machine, commits a view of the same three before it.)
     const views = lines.filter((l) => l.type === 'view');
+    const rejoin = views.find((v) => (v.members as string[]).length === 4);
+    expect(joined?.epoch).toBe(rejoin?.epoch);
     for (const w of ['w0', 'w2', 'w3']) {
-      expect(views.filter((v) => v.worker === w).map((v) => [v.epoch, v.members])).toEqual([
-        [1, ['w0', 'w2', 'w3']],
-        [2, ['w0', 'w1', 'w2', 'w3']],
-      ]);
+      const mine = views.filter((v) => v.worker === w);
+      expect(mine[0]).toMatchObject({ epoch: 1, members: ['w0', 'w2', 'w3'] });
+      expect(mine.slice(1, -1).map((v) => v.members)).toEqual(mine.slice(1, -1).map(() => ['w0', 'w2', 'w3']));
+      expect(mine.at(-1)).toMatchObject({ epoch: rejoin?.epoch, members: ['w0', 'w1', 'w2', 'w3'] });
     }
-    const start = views.find((v) => v.epoch === 2)?.startRound as number;
+    const start = rejoin?.startRound as number;
     expect(joined?.startRound).toBe(start);
     // The joiner trained every round from there (all-reduce SGD's view rounds are steps), and
     // the exact merge (or the sync) was over all four.

@@ -19,8 +19,9 @@
 // - Joining: a worker outside the view asks to join (requestJoin); the coordinator proposes the
 //   live members plus one joiner (one a change, so every joiner has a member to take its state
 //   from; a proposal in flight is not superseded by a join), and the joiner acknowledges like a
-//   member. A joiner's own first view is just
-//   itself, epoch 0: it never fences itself on the members' newer epochs.
+//   member. A joiner's own first view is just itself, epoch 0: it never fences itself on the
+//   members' newer epochs. A joiner that does not ack in time is left out of a view of the same
+//   members (which unseals them) and tried again when it repeats its request.
 import { FencedError, QuorumLostError, TransportClosedError, ViewChangedError } from './errors.js';
 
 export interface MembershipView {
@@ -193,8 +194,8 @@ export class ViewKeeper {
   /** `peer`, not a member, asks to join the run (again, after a restart). */
   requestJoin(peer: string): void {
     if (this.closed || this.fenced || peer === this.self || this.view.members.includes(peer)) return;
+    // Asked again (it repeats until a view has it): a proposal that timed out on it is tried anew.
     this.suspects.delete(peer);
-    if (this.joiners.has(peer)) return;
     this.joiners.add(peer);
     this.lead();
   }
@@ -225,7 +226,7 @@ export class ViewKeeper {
       case 'ack':
         return this.onAck(from, m.epoch, m.proposer, m.round);
       case 'commit':
-        return this.onCommit(m.epoch, m.members, m.round);
+        return this.onCommit(from, m.epoch, m.members, m.round);
     }
   }
 
@@ -256,7 +257,12 @@ export class ViewKeeper {
   private lead(): void {
     const live = this.live();
     const members = this.proposedMembers(live);
-    if (live[0] !== this.self || sameIds(members, this.view.members)) return;
+    if (live[0] !== this.self) return;
+    // The same members as the view: nothing to change, unless this worker's own proposal failed (a
+    // joiner that did not ack in time) and left the members sealed: a view of the same members at a
+    // new epoch unseals them, or they would wait out the view-change timeout.
+    const failed = this.accepted !== undefined && (this.accepted.proposer === this.self || this.suspects.has(this.accepted.proposer));
+    if (sameIds(members, this.view.members) && !failed) return;
     // A proposal whose members are all still live runs to its commit; a join waits for the next.
     if (this.proposal && this.proposal.members.every((m) => !this.suspects.has(m))) return;
     const a = this.accepted;
@@ -288,6 +294,10 @@ export class ViewKeeper {
 
   private onPropose(from: string, epoch: number, members: readonly string[]): void {
     if (epoch <= this.view.epoch || !members.includes(this.self)) return; // stale, or a view without us (we learn at its commit)
+    // Only a member of this view leads its change (a joiner's view has no one else: any member adding
+    // it). A proposal from outside is one delayed past a partition, from a worker removed since: it
+    // would seal this worker for a change that never commits.
+    if (!this.joining && !this.view.members.includes(from)) return;
     if (this.suspects.has(from)) return; // a coordinator that has failed since
     const a = this.accepted;
     if (a && !this.suspects.has(a.proposer) && (a.epoch > epoch || (a.epoch === epoch && a.proposer < from))) return;
@@ -316,8 +326,9 @@ export class ViewKeeper {
     this.install({ epoch: p.epoch, members: p.members, startRound: round });
   }
 
-  private onCommit(epoch: number, members: readonly string[], round: number): void {
+  private onCommit(from: string, epoch: number, members: readonly string[], round: number): void {
     if (epoch <= this.view.epoch) return;
+    if (!this.joining && !this.view.members.includes(from)) return; // as for proposals: only a member commits
     if (!members.includes(this.self)) {
       // A joiner is in no view yet: a view without it is not one it was removed from.
       if (!this.joining) this.fence(epoch, `view ${epoch} (${members.join(', ')}) was committed without ${this.self}`);

@@ -138,4 +138,57 @@ describe('membership views', () => {
     }
     for (const k of keepers) k.close();
   });
+  it('a joiner that does not ack in time: the members are unsealed by a view of themselves, and the joiner is added when it asks again', async () => {
+    const bus: { from: string; m: ViewMessage }[] = [];
+    const sealed: string[] = [];
+    const host = (self: string): ViewHost => ({ broadcast: (m) => bus.push({ from: self, m }), send: (_to, m) => bus.push({ from: self, m }), seal: () => sealed.push(self), install: () => {}, fence: () => {} });
+    const view1: MembershipView = { epoch: 1, members: ['a', 'b', 'c'], startRound: 4 };
+    const ackTimeoutMs = 50;
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => new ViewKeeper(id, view1, host(id), { ackTimeoutMs, viewChangeTimeoutMs: 2000 }));
+    const d = new ViewKeeper('d', { epoch: 0, members: ['d'], startRound: 0 }, host('d'), { ackTimeoutMs });
+    const members = [a, b, c];
+    let delivered = 0;
+    const deliver = (to: ViewKeeper[]) => {
+      for (; delivered < bus.length; delivered++) for (const k of to) if (k.self !== bus[delivered].from) k.onMessage(bus[delivered].from, bus[delivered].m);
+    };
+    a.reportRound(9);
+    a.requestJoin('d');
+    deliver(members); // d hears nothing: busy, or its ack is late
+    for (const k of members) expect(k.sealed).toBe(true);
+    const unsealed = Promise.all(members.map((k) => k.after(1)));
+    // The members keep delivering (d still silent) until the ack timeout's next proposal commits.
+    const pump = setInterval(() => deliver(members), 2);
+    const views = await unsealed.finally(() => clearInterval(pump));
+    for (const v of views) expect(v).toEqual({ epoch: 3, members: ['a', 'b', 'c'], startRound: 9 });
+    for (const k of members) expect(k.sealed).toBe(false);
+    // d repeats its request (every heartbeat): the coordinator proposes it again, and now it acks.
+    a.requestJoin('d');
+    deliver([...members, d]);
+    deliver([...members, d]);
+    for (const k of [...members, d]) expect(k.current()).toEqual({ epoch: 4, members: ['a', 'b', 'c', 'd'], startRound: 9 });
+    expect(a.changes().map((ch) => [ch.view.epoch, ch.added, ch.removed])).toEqual([
+      [3, [], []],
+      [4, ['d'], []],
+    ]);
+    for (const k of [...members, d]) k.close();
+  });
+  it('a proposal or commit from a worker outside the view (delayed past a partition, its sender removed since) neither seals nor changes it', () => {
+    const sealed: string[] = [];
+    const sent: ViewMessage[] = [];
+    const host: ViewHost = { broadcast: (m) => sent.push(m), send: (_to, m) => sent.push(m), seal: (e) => sealed.push(String(e)), install: () => {}, fence: () => {} };
+    const view1: MembershipView = { epoch: 1, members: ['c', 'd', 'e'], startRound: 20 };
+    const e = new ViewKeeper('e', view1, host);
+    // a, on the minority side, proposed {a, b, e} (e not yet suspected there) before it was removed.
+    e.onMessage('a', { step: 'propose', epoch: 2, proposer: 'a', members: ['a', 'b', 'e'] });
+    e.onMessage('a', { step: 'commit', epoch: 2, proposer: 'a', members: ['a', 'b', 'e'], round: 25 });
+    expect(e.sealed).toBe(false);
+    expect(sealed).toEqual([]);
+    expect(sent).toEqual([]); // no ack to a
+    expect(e.current()).toEqual(view1);
+    // The same proposal from the view's coordinator is accepted.
+    e.onMessage('c', { step: 'propose', epoch: 2, proposer: 'c', members: ['c', 'd', 'e', 'f'] });
+    expect(e.sealed).toBe(true);
+    expect(sent).toEqual([{ step: 'ack', epoch: 2, proposer: 'c', round: 0 }]);
+    e.close();
+  });
 });
