@@ -88,16 +88,21 @@ export class ViewFollower {
         this.transport.views.reportRound(round + 1); // skipped: done, as far as views are concerned
         return undefined;
       }
+      // A proposal accepted during the attempt is acknowledged after it, with the round it reached:
+      // the attempt can complete after the seal (its last message came with the proposal).
+      this.transport.views.holdAcks();
+      let result: T;
       try {
-        const result = await attempt(this.view);
-        // Synchronously after the last message resolved: an acknowledgement of a view proposal
-        // (which carries this round) cannot slip in between.
+        result = await attempt(this.view);
         this.transport.views.reportRound(round + 1);
-        return result;
       } catch (error) {
+        this.transport.views.releaseAcks();
         if (!isViewFault(error)) throw error;
         await this.next();
+        continue;
       }
+      this.transport.views.releaseAcks();
+      return result;
     }
   }
 

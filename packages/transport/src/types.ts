@@ -105,6 +105,12 @@ export interface MembershipViews {
    * new view starts at the highest such round of its members (who skip communication until then).
    */
   reportRound(round: number): void;
+  /**
+   * A round's communication is in flight: acknowledgements of a proposal wait for releaseAcks()
+   * (after reportRound), so that they say whether that round completed.
+   */
+  holdAcks(): void;
+  releaseAcks(): void;
   /** Every view change so far, oldest first. */
   changes(): readonly ViewChange[];
 }

@@ -91,6 +91,9 @@ export class ViewKeeper {
   private accepted: { epoch: number; proposer: string } | undefined;
   private proposal: Proposal | undefined;
   private round = 0;
+  /** Rounds whose communication is in flight (holdAcks): an ack accepted meanwhile waits for them. */
+  private holds = 0;
+  private deferredAck: { to: string; epoch: number } | undefined;
   private highestEpoch: number;
   private fenced: FencedError | undefined;
   private closed = false;
@@ -191,6 +194,26 @@ export class ViewKeeper {
     this.round = round;
   }
 
+  /**
+   * A round's communication is in flight: acknowledgements (this worker's own as proposer too) wait
+   * for releaseAcks(). Its last message and a proposal can arrive together, and the attempt then
+   * completes after the seal: an ack sent at once would say the round is not done while this worker
+   * goes on as if it were, and the new view would redo it without this worker.
+   */
+  holdAcks(): void {
+    this.holds++;
+  }
+
+  /** The communication ended (reportRound already told whether it completed): deferred acks go out. */
+  releaseAcks(): void {
+    if (this.holds > 0) this.holds--;
+    const d = this.deferredAck;
+    if (this.holds > 0 || d === undefined) return;
+    this.deferredAck = undefined;
+    if (this.closed || this.fenced || this.accepted?.epoch !== d.epoch || this.accepted.proposer !== d.to) return;
+    this.ack(d.to, d.epoch);
+  }
+
   /** `peer`, not a member, asks to join the run (again, after a restart). */
   requestJoin(peer: string): void {
     if (this.closed || this.fenced || peer === this.self || this.view.members.includes(peer)) return;
@@ -271,14 +294,16 @@ export class ViewKeeper {
     if (this.proposal?.timer) clearTimeout(this.proposal.timer);
     const epoch = Math.max(this.view.epoch, this.highestEpoch) + 1;
     this.highestEpoch = epoch;
-    const proposal: Proposal = { epoch, members, acks: new Map([[this.self, this.round]]), timer: undefined };
+    const proposal: Proposal = { epoch, members, acks: new Map(), timer: undefined };
     this.proposal = proposal;
     this.accept(epoch, this.self);
     this.host.broadcast({ step: 'propose', epoch, proposer: this.self, members });
+    if (this.holds > 0) this.deferredAck = { to: this.self, epoch };
+    else proposal.acks.set(this.self, this.round);
     proposal.timer = setTimeout(() => {
       if (this.proposal !== proposal) return;
       // Whoever has not acknowledged is treated as gone; the next proposal leaves them out.
-      for (const m of proposal.members) if (!proposal.acks.has(m)) this.suspects.add(m);
+      for (const m of proposal.members) if (!proposal.acks.has(m) && m !== this.self) this.suspects.add(m);
       this.proposal = undefined;
       this.lead();
     }, this.ackTimeoutMs);
@@ -306,7 +331,14 @@ export class ViewKeeper {
       this.proposal = undefined; // yield to the lower coordinator
     }
     this.accept(epoch, from);
-    this.host.send(from, { step: 'ack', epoch, proposer: from, round: this.round });
+    if (this.holds > 0) this.deferredAck = { to: from, epoch };
+    else this.ack(from, epoch);
+  }
+
+  /** Acknowledges `proposer`'s proposal of `epoch` with the round this worker is in. */
+  private ack(proposer: string, epoch: number): void {
+    if (proposer === this.self) this.onAck(this.self, epoch, this.self, this.round);
+    else this.host.send(proposer, { step: 'ack', epoch, proposer, round: this.round });
   }
 
   private onAck(from: string, epoch: number, proposer: string, round: number): void {
@@ -341,6 +373,7 @@ export class ViewKeeper {
     const previous = this.view;
     this.view = view;
     this.accepted = undefined;
+    this.deferredAck = undefined;
     if (this.proposal?.timer) clearTimeout(this.proposal.timer);
     this.proposal = undefined;
     for (const s of [...this.suspects]) if (!view.members.includes(s) && !this.joiners.has(s)) this.suspects.delete(s);

@@ -191,4 +191,32 @@ describe('membership views', () => {
     expect(sent).toEqual([{ step: 'ack', epoch: 2, proposer: 'c', round: 0 }]);
     e.close();
   });
+  it('an ack of a proposal that arrives while a round is in flight waits for it, and says whether the round completed', () => {
+    const bus: { from: string; m: ViewMessage }[] = [];
+    const host = (self: string): ViewHost => ({ broadcast: (m) => bus.push({ from: self, m }), send: (_to, m) => bus.push({ from: self, m }), seal: () => {}, install: () => {}, fence: () => {} });
+    const view: MembershipView = { epoch: 0, members: ['a', 'b', 'c'], startRound: 0 };
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => new ViewKeeper(id, view, host(id)));
+    const deliver = () => {
+      for (let k = 0; k < bus.length; k++) for (const keeper of [a, b]) if (keeper.self !== bus[k].from) keeper.onMessage(bus[k].from, bus[k].m);
+      bus.length = 0;
+    };
+    // a and b are in round 5's communication; the last message of b's arrives with a's proposal.
+    a.reportRound(5);
+    b.reportRound(5);
+    a.holdAcks();
+    b.holdAcks();
+    a.suspect('c');
+    deliver();
+    expect(b.sealed).toBe(true);
+    expect(bus).toEqual([]); // b's ack waits
+    b.reportRound(6); // its attempt completed after all
+    b.releaseAcks();
+    expect(bus).toEqual([{ from: 'b', m: { step: 'ack', epoch: 1, proposer: 'a', round: 6 } }]);
+    deliver();
+    expect(a.current().epoch).toBe(0); // a's own ack waits too
+    a.releaseAcks(); // a's attempt failed (sealed): still in round 5
+    deliver();
+    for (const k of [a, b]) expect(k.current()).toEqual({ epoch: 1, members: ['a', 'b'], startRound: 6 });
+    for (const k of [a, b, c]) k.close();
+  });
 });
