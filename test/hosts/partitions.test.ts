@@ -256,7 +256,10 @@ describe('runs across hosts (network namespaces) through link, host, NATS-node a
   }, TEST_TIMEOUT_MS);
 
   it("CO2, 3 hosts: host a's link (the coordinator's, and the canonical replica's) is down past the timeout; b and c go on, a is fenced, rejoins and is healed from b: all three replicas end the same bits", async () => {
-    const co2 = resolveRunConfig({ ...dsgd(3, 600), algo: 'co2', merge: undefined });
+    // CO2's rounds are quicker than D-SGD's here (≈ 25/s): 1200 leave the survivors going for ≈ 40 s
+    // after the fault, enough for a joiner that takes 20 s to start next to other tests (with 600, one
+    // started after the run had ended, in CI).
+    const co2 = resolveRunConfig({ ...dsgd(3, 1200), algo: 'co2', merge: undefined });
     const run = new HostRun(bed(), co2);
     try {
       await run.reached('w1', 20);

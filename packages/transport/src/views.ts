@@ -176,6 +176,15 @@ export class ViewKeeper {
         timer: setTimeout(() => {
           this.waiters.delete(waiter);
           const live = this.view.members.filter((m) => !this.suspects.has(m));
+          if (this.joining) {
+            // Nobody answered the join request: a run that has already ended looks the same as one out of reach.
+            reject(
+              new QuorumLostError(
+                `${this.self} asked to join and no member added it within ${this.viewChangeTimeoutMs} ms: the run may have ended, or none of its members can be reached from here (check the --run id and the NATS URLs)`,
+              ),
+            );
+            return;
+          }
           reject(
             new QuorumLostError(
               `no view after ${epoch} was agreed within ${this.viewChangeTimeoutMs} ms: ${live.length} of the ${this.view.members.length} workers of view ${this.view.epoch} are live (${live.join(', ')})` +

@@ -191,6 +191,21 @@ describe('membership views', () => {
     expect(sent).toEqual([{ step: 'ack', epoch: 2, proposer: 'c', round: 0 }]);
     e.close();
   });
+  it('a joiner that no member answers (the run has ended, or is out of reach) fails with a message that says so', async () => {
+    const host: ViewHost = { broadcast: () => {}, send: () => {}, seal: () => {}, install: () => {}, fence: () => {} };
+    const joiner = new ViewKeeper('w2', { epoch: 0, members: ['w2'], startRound: 0 }, host, { viewChangeTimeoutMs: 50 });
+    const error = await joiner.after(0).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QuorumLostError);
+    expect(String(error)).toMatch(/w2 asked to join and no member added it within 50 ms: the run may have ended/);
+    // A member alone in a view of several is told about the quorum instead.
+    const member = new ViewKeeper('w0', { epoch: 0, members: ['w0', 'w1', 'w2'], startRound: 0 }, host, { viewChangeTimeoutMs: 50 });
+    member.suspect('w1');
+    member.suspect('w2');
+    expect(String(await member.after(0).catch((e: unknown) => e))).toMatch(/strict majority/);
+    joiner.close();
+    member.close();
+  });
+
   it('an ack of a proposal that arrives while a round is in flight waits for it, and says whether the round completed', () => {
     const bus: { from: string; m: ViewMessage }[] = [];
     const host = (self: string): ViewHost => ({ broadcast: (m) => bus.push({ from: self, m }), send: (_to, m) => bus.push({ from: self, m }), seal: () => {}, install: () => {}, fence: () => {} });
