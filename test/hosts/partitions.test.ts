@@ -27,6 +27,12 @@ const RECOVERY_BOUND_MS = 2 * PEER_TIMEOUT_MS + 4000;
 
 /** A run takes 20–60 s on an idle 2-core machine, and several times that next to other work. */
 const TEST_TIMEOUT_MS = 300_000;
+/**
+ * Rounds of a run whose lost worker rejoins. The fault, the outage and a restart (5 s idle, 20 s
+ * next to other tests) take ≈ 20–35 s, and the survivors must still be going: on an idle machine
+ * rejoiners of 600-round runs came back at round 500 of D-SGD and 550 of CO2.
+ */
+const LONG_RUN_ROUNDS = 1000;
 
 const bed = useHostBed(5);
 
@@ -172,7 +178,7 @@ async function expectMajorityGoesOnAndLostRejoin(run: HostRun, lost: string[], f
 
 describe('runs across hosts (network namespaces) through link, host, NATS-node and partition faults', () => {
   it("D-SGD, 3 hosts: host c's link is down past the failure timeout; a and b go on, c is fenced, rejoins after the link returns, all merge to the same bits", async () => {
-    const run = new HostRun(bed(), dsgd(3, 600));
+    const run = new HostRun(bed(), dsgd(3, LONG_RUN_ROUNDS));
     try {
       await run.reached('w0', 20);
       const faultAt = Date.now();
@@ -189,7 +195,7 @@ describe('runs across hosts (network namespaces) through link, host, NATS-node a
   }, TEST_TIMEOUT_MS);
 
   it('D-SGD, 3 hosts: host a dies (its NATS node and its worker, the coordinator, killed); b and c go on; the host restarts and its worker rejoins; all merge to the same bits', async () => {
-    const run = new HostRun(bed(), dsgd(3, 600));
+    const run = new HostRun(bed(), dsgd(3, LONG_RUN_ROUNDS));
     try {
       await run.reached('w1', 20);
       const faultAt = Date.now();
@@ -236,7 +242,7 @@ describe('runs across hosts (network namespaces) through link, host, NATS-node a
   }, TEST_TIMEOUT_MS);
 
   it('D-SGD, 5 hosts split 2 + 3 (the coordinator on the small side): c, d, e go on under c; a and b commit nothing, are fenced at the heal, rejoin; all five merge to the same bits', async () => {
-    const run = new HostRun(bed(), dsgd(5, 500));
+    const run = new HostRun(bed(), dsgd(5, 800));
     try {
       await run.reached('w2', 20);
       const faultAt = Date.now();
