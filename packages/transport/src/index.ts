@@ -28,7 +28,9 @@ export {
   findNatsServer,
   type NatsServerOptions,
 } from './nats-server.js';
-export { NatsTransport, natsSubjects, isTransportError, type NatsTransportOptions } from './nats.js';
+export { NatsTransport, isTransportError } from './nats/transport.js';
+export { natsSubjects } from './nats/subjects.js';
+export type { NatsTransportOptions } from './nats/options.js';
 export { natsSecurityOptions, credentialsKind, type NatsSecurity } from './nats-security.js';
 export * from './views.js';
 export { HeartbeatMonitor, ringPlace, DEFAULT_HEARTBEAT_FANOUT, type RingPlace } from './monitor.js';
