@@ -223,6 +223,27 @@ describe('ring monitoring', () => {
     }
   });
 
+  it('a killed worker restarted with join before its death is detected: its new Join retires the old one, and it is added back', async () => {
+    const runId = uniqueRunId();
+    const first = spawnWorker(runId, 'w07');
+    const transports = await connectHere(runId, ['w07']);
+    try {
+      await Promise.all([first.ready, ...transports.map((t) => t.waitForPeers(ids, 30_000))]);
+      first.child.kill('SIGKILL');
+      // At once: the new process's heartbeats would otherwise pass for the old one's.
+      const again = spawnWorker(runId, 'w07', { join: true });
+      const removed = await Promise.all(transports.map((t) => t.views.after(0)));
+      for (const v of removed) expect(v.members).toEqual(ids.filter((id) => id !== 'w07'));
+      await again.ready;
+      const views = await Promise.all(transports.map((t) => t.views.after(1)));
+      for (const v of views) expect(v.members).toEqual(ids);
+      again.child.kill('SIGKILL');
+    } finally {
+      first.child.kill('SIGKILL');
+      await Promise.all(transports.map((t) => t.close()));
+    }
+  });
+
   it('a frozen worker whose removal was lost (the server restarted meanwhile) is told at its first heartbeat after waking, and stops', async () => {
     const own = await startNatsServer();
     const runId = uniqueRunId();

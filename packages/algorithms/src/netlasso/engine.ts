@@ -22,13 +22,14 @@ import {
   type NewtonOptions,
 } from '@gossamer/kernels';
 import { bfsDistances, connectedComponents, partitionGraph, type Graph } from '@gossamer/topology';
-import type { MembershipView, Transport } from '@gossamer/transport';
-import { ViewFollower, isViewFault, orderedMembers } from '../elastic.js';
+import type { Transport } from '@gossamer/transport';
+import { ViewFollower, isViewFault } from '../elastic.js';
 import type { WorkerLayout } from './layout.js';
 import { FrozenNodes } from './frozen.js';
 import { NETLASSO_TENSOR, assembleReport, createGraphPart, destroyGraphPart, warmStartGraphPart, type GraphPart } from './part.js';
 import { newtonLossOf, validateProblem, type NetlassoProblem } from './problem.js';
 import { residualsFromSums, type GlobalResiduals } from './reference.js';
+import { regroup, type LambdaSolution } from './regroup.js';
 
 export { NETLASSO_TENSOR } from './part.js';
 
@@ -95,6 +96,14 @@ export interface NetlassoWorkerConfig {
   partition?: (parts: number) => ArrayLike<number>;
   /** Called when this worker has re-partitioned over a new view. */
   onRegroup?: (event: NetlassoRegroup) => void;
+  /**
+   * Join a run in progress (a restarted worker; its transport joins): wait for the view that adds
+   * this worker, take the previous λ's solution from a member, then solve on with the others. Its
+   * reports start at the λ the run resumes at (docs/elastic.md).
+   */
+  joining?: boolean;
+  /** Bytes every worker of the run computes identically (e.g. a problem fingerprint, ≤ 32 used): every regroup checks that the members agree, so a joiner that built another problem is refused. */
+  fingerprint?: Uint8Array;
 }
 
 /** This worker's place after a view change. */
@@ -109,6 +118,9 @@ export interface NetlassoRegroup {
   resumeLambdaIndex: number;
   /** From the failure to the agreement on where to resume. */
   waitedMs: number;
+  /** Members that joined with no state (restarted workers), and the member that handed them the solution to start from. */
+  joiners: readonly string[];
+  source: string;
 }
 
 export interface ResidualRecord extends GlobalResiduals {
@@ -249,66 +261,75 @@ export async function runNetlassoWorker(config: NetlassoWorkerConfig): Promise<N
   };
   const initial = workers.slice(0, parts);
   const follower = parts > 1 && config.elastic !== false ? new ViewFollower(transport!) : undefined;
-  let placement: Placement = { part: createGraphPart(gpu, problem, config.assignment, config.part), members: initial, viewEpoch: follower?.epoch };
-  const reports: NetlassoLambdaReport[] = [];
+  if (config.joining && follower === undefined) throw new Error('runNetlassoWorker: joining needs a transport, several parts and elastic views');
+  // A joiner has no part until the view that adds it.
+  let placement: Placement | undefined = config.joining ? undefined : { part: createGraphPart(gpu, problem, config.assignment, config.part), members: initial, viewEpoch: follower?.epoch };
+  let reports: NetlassoLambdaReport[] = [];
+  /** λs finished: the index of the next. */
+  let finished = 0;
+  /** The solution a joiner took from its source (the λ before the first it solves). */
+  let received: LambdaSolution | undefined;
+  const solution = (i: number): LambdaSolution | undefined => {
+    const r = reports.find((rep) => rep.lambdaIndex === i);
+    return r ? { lambdaIndex: i, x: r.x, rho: r.rho } : received?.lambdaIndex === i ? received : undefined;
+  };
   let rho = 0;
+  let viewFault = config.joining === true;
   try {
-    while (reports.length < config.lambdas.length) {
+    while (finished < config.lambdas.length) {
+      if (viewFault) {
+        viewFault = false;
+        const t0 = performance.now();
+        const g = await regroup(follower!, transport!, initial, {
+          finished,
+          hasState: placement !== undefined,
+          solution,
+          lambdas: config.lambdas.length,
+          xLength: problem.graph.n * problem.dim,
+          fingerprint: config.fingerprint,
+          receiveTimeoutMs: o.receiveTimeoutMs,
+        });
+        // Members that had finished λ `resume` already solve it again with the others.
+        const previous = g.resume > 0 ? (g.received ?? solution(g.resume - 1)) : undefined;
+        if (g.received) received = g.received;
+        reports = reports.filter((r) => r.lambdaIndex < g.resume);
+        finished = g.resume;
+        if (placement) destroyGraphPart(placement.part);
+        placement = undefined;
+        const { members } = g;
+        const assignment = members.length > 1 ? (config.partition ?? ((k: number) => partitionGraph(problem.graph, k).assignment))(members.length) : new Int32Array(problem.graph.n);
+        const part = createGraphPart(gpu, problem, assignment, members.indexOf(transport!.id));
+        placement = { part, members, viewEpoch: g.view.epoch };
+        if (previous) warmStartGraphPart(gpu, part, previous.x, problem.dim);
+        rho = previous?.rho ?? 0;
+        config.onRegroup?.({
+          epoch: g.view.epoch,
+          members,
+          part: members.indexOf(transport!.id),
+          nodes: part.layout.nodes.length,
+          resumeLambdaIndex: g.resume,
+          waitedMs: performance.now() - t0,
+          joiners: g.joiners,
+          source: g.source,
+        });
+        continue;
+      }
       try {
-        const solved = await solveLambda(solver, placement, reports.length, rho);
+        const solved = await solveLambda(solver, placement!, finished, rho);
         rho = solved.rho;
         reports.push(solved.report);
+        finished++;
         config.onReport?.(solved.report);
       } catch (error) {
         if (follower === undefined || !isViewFault(error)) throw error;
-        const t0 = performance.now();
-        const { view, members, resume } = await regroup(follower, transport!, initial, reports.length, config.lambdas.length);
-        // Survivors that had finished λ `resume` already solve it again with the others.
-        reports.length = resume;
-        destroyGraphPart(placement.part);
-        const assignment = members.length > 1 ? (config.partition ?? ((k: number) => partitionGraph(problem.graph, k).assignment))(members.length) : new Int32Array(problem.graph.n);
-        const part = createGraphPart(gpu, problem, assignment, members.indexOf(transport!.id));
-        const previous = reports.at(-1);
-        if (previous) warmStartGraphPart(gpu, part, previous.x, problem.dim);
-        rho = previous?.rho ?? 0;
-        placement = { part, members, viewEpoch: view.epoch };
-        config.onRegroup?.({ epoch: view.epoch, members, part: members.indexOf(transport!.id), nodes: part.layout.nodes.length, resumeLambdaIndex: resume, waitedMs: performance.now() - t0 });
+        viewFault = true;
       }
     }
   } finally {
     await gpu.sync().catch(() => undefined);
-    destroyGraphPart(placement.part);
+    if (placement) destroyGraphPart(placement.part);
   }
-  return { reports, layout: placement.part.layout };
-}
-
-/**
- * After a view change: waits for the new view, then agrees with its members on the λ to resume at,
- * the first one some survivor has not finished. Finished counts differ by at most one (finishing a
- * λ takes every member's share of its report all-reduce), and each survivor keeps every report, so
- * all of them hold the previous λ's x to start from. One all-reduce of a histogram of the counts;
- * a further change during it starts the agreement again in the next view.
- */
-async function regroup(
-  follower: ViewFollower,
-  transport: Transport,
-  initial: readonly string[],
-  finished: number,
-  lambdas: number,
-): Promise<{ view: MembershipView; members: string[]; resume: number }> {
-  for (;;) {
-    await follower.next();
-    const view = follower.current;
-    const members = orderedMembers(initial, view);
-    const histogram = new Float32Array(lambdas + 1);
-    histogram[finished] = 1;
-    try {
-      const counts = members.length > 1 ? await transport.allReduce({ tensor: NETLASSO_TENSOR.resume, round: view.epoch }, histogram, { op: 'sum', group: members, viewEpoch: view.epoch }) : histogram;
-      return { view, members, resume: counts.findIndex((c) => c > 0) };
-    } catch (error) {
-      if (!isViewFault(error)) throw error;
-    }
-  }
+  return { reports, layout: placement!.part.layout };
 }
 
 /** One λ from the part's current state (warm start) to the stopping rule, and its report. */

@@ -11,10 +11,10 @@ import { newtonLossOf, nodeLossValue, type NetlassoProblem, type NodeSampleSet }
 import { residualsFromSums } from './reference.js';
 
 /**
- * Transfer-key tensor ids ('NL' + kind); the λ index is added, the round is the iteration (resume:
- * the round is the view epoch).
+ * Transfer-key tensor ids ('NL' + kind); the λ index is added, the round is the iteration (resume,
+ * agree and join: the round is the view epoch).
  */
-export const NETLASSO_TENSOR = { messages: 0x4e4c0000, residuals: 0x4e4d0000, report: 0x4e4e0000, resume: 0x4e500000 } as const;
+export const NETLASSO_TENSOR = { messages: 0x4e4c0000, residuals: 0x4e4d0000, report: 0x4e4e0000, resume: 0x4e500000, join: 0x4e510000, agree: 0x4e520000 } as const;
 
 export interface Buffers {
   x: GPUBuffer;

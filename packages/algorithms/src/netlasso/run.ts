@@ -34,3 +34,13 @@ export async function runNetlassoWorkers(run: MultiWorkerRun): Promise<NetlassoW
     ),
   );
 }
+
+/**
+ * Compiles the solver's GPU pipelines: one iteration of the first λ on the whole graph, alone.
+ * Pipeline creation blocks the JavaScript thread on some WebGPU implementations (seconds on a CPU
+ * adapter): a worker that joins a run in progress does this before it connects, or its heartbeats
+ * would stop while it compiles as a member, and it would be removed for silence.
+ */
+export async function compileNetlassoPipelines(gpu: Gpu, problem: NetlassoProblem, lambdas: readonly number[], options?: NetlassoOptions): Promise<void> {
+  await solveNetlasso(gpu, problem, lambdas.slice(0, 1), { ...options, maxIterations: 1, history: false });
+}

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import {
+  compileNetlassoPipelines,
   lambdaPath,
   netlassoAssignment,
   netlassoProblemFromSpec,
@@ -50,10 +51,10 @@ export interface NetlassoWorkerOutput {
   options: NetlassoOptions;
   adapter: string;
   seconds: number;
-  /** Seconds from start until every peer had joined (0 alone). */
+  /** Seconds from start until every peer had joined (0 alone; a joiner: until the view that added it). */
   joinSeconds: number;
   reports: NetlassoReportRecord[];
-  /** Each re-partition after a worker failed (empty in a run without faults); layout is the last one's. */
+  /** Each re-partition after a worker failed or joined (empty in a run without faults); layout is the last one's. A joiner's first is the view that added it. */
   regroups: NetlassoRegroup[];
   transport?: { bytesSent: number; bytesReceived: number; messagesSent: number };
 }
@@ -235,6 +236,7 @@ export const netlassoWorker: Command = {
     out: { type: 'string' },
     adapter: { type: 'string' },
     'receive-timeout': { type: 'string' },
+    join: { type: 'boolean', default: false },
   },
   optionHelp: {
     problem:
@@ -257,6 +259,7 @@ export const netlassoWorker: Command = {
     out: 'write this worker\'s per-λ reports (x included) as JSON to this file',
     adapter: 'WebGPU adapter: auto, hardware, swiftshader, or part of an adapter name',
     'receive-timeout': 'ms to wait for a neighbour\'s messages of one iteration (default 600000)',
+    join: 'join the run in progress (e.g. restart a worker that failed): the members add it at once, re-partition the graph over the new view and hand it the last λ\'s solution; its reports start at the λ the run resumes at',
   },
   async run(values, _positionals, { log }) {
     const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
@@ -272,6 +275,8 @@ export const netlassoWorker: Command = {
     const nats = str('nats');
     const runId = str('run');
     if (workers > 1 && (!nats || !runId)) throw new UsageError('--nats and --run are required with more than one worker');
+    const joining = values.join === true;
+    if (joining && workers === 1) throw new UsageError('--join: a run of one worker has no one to join');
     const lambdas = parseLambdas(str('lambdas') ?? '');
     const options = netlassoOptionsFrom(values);
     if (options.receiveTimeoutMs === undefined) options.receiveTimeoutMs = 600_000;
@@ -300,6 +305,7 @@ export const netlassoWorker: Command = {
       neighbours: layout.neighbours.map((nb) => ids[nb.part]),
       lambdas,
       fingerprint,
+      join: joining,
     });
 
     const adapter = str('adapter');
@@ -317,10 +323,14 @@ export const netlassoWorker: Command = {
     try {
       let joinSeconds = 0;
       if (workers > 1) {
-        transport = await joinRun(joinSettings, { id, ids, gpu, log, receiveTimeoutMs: options.receiveTimeoutMs });
-        await checkFingerprint(transport, ids, fingerprint, joinSettings.joinTimeoutMs);
-        joinSeconds = (performance.now() - started) / 1000;
-        emit({ type: 'joined', worker: id, peers: ids, seconds: joinSeconds });
+        if (joining) await compileNetlassoPipelines(gpu, problem, lambdas, options);
+        transport = await joinRun(joinSettings, { id, ids, gpu, log, receiveTimeoutMs: options.receiveTimeoutMs, join: joining });
+        // A joiner checks the fingerprint against the member that hands it its start (regroup.ts).
+        if (!joining) {
+          await checkFingerprint(transport, ids, fingerprint, joinSettings.joinTimeoutMs);
+          joinSeconds = (performance.now() - started) / 1000;
+          emit({ type: 'joined', worker: id, peers: ids, seconds: joinSeconds });
+        }
       }
       const result = await runNetlassoWorker({
         gpu,
@@ -331,9 +341,15 @@ export const netlassoWorker: Command = {
         workers: ids,
         lambdas,
         options,
+        joining,
+        fingerprint: Buffer.from(fingerprint, 'hex'),
         onReport: (r) => emit(lambdaEvent(id, r)),
-        // A worker failed: the survivors re-partition over the new view (docs/elastic.md).
+        // A worker failed or joined: the members re-partition over the new view (docs/elastic.md).
         onRegroup: (g) => {
+          if (joining && regroups.length === 0) {
+            joinSeconds = (performance.now() - started) / 1000;
+            emit({ type: 'joined', worker: id, peers: g.members, seconds: joinSeconds, source: g.source, resumeLambdaIndex: g.resumeLambdaIndex });
+          }
           regroups.push(g);
           emit({ type: 'regroup', worker: id, ...g });
         },

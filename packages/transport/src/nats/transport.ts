@@ -395,6 +395,14 @@ export class NatsTransport implements Transport {
         return false;
       }
     }
+    if (e.body === 'join' && e.seq === 1 && inView && this.liveness.isKnown(e.sender)) {
+      // A process's first message (seq 1) is its Join: one from a member this worker already hears is
+      // a new process with its id, restarted (with --join) before the old one's death was detected.
+      // The old one is gone; the new one asks again with each heartbeat and is added once the view
+      // drops it. (A joiner's later requests, seq > 1, can still arrive after the view that added it.)
+      this.liveness.peerGone(e.sender, 'error');
+      return false;
+    }
     if (e.viewEpoch < view.epoch && !inView) {
       // A worker removed from the run (frozen past the timeout, then woken): fenced, never re-admitted.
       this.errors.record({ reason: 'STALE_EPOCH', sender: e.sender, detail: `${e.body} of view ${e.viewEpoch} from a worker not in view ${view.epoch}`, kind: e.body, seq: e.seq });
