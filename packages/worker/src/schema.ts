@@ -223,7 +223,9 @@ export const runConfigSchema = z
       try {
         gossipTopology(topologyFor(c.topology, c.workers ?? 1), c.seed ?? 0);
       } catch (e) {
-        ctx.addIssue({ code: 'custom', path: ['topology'], message: (e as Error).message, input: c.topology });
+        const message = (e as Error).message;
+        // A builder's message (randomRegular: ...) does not say it is about the topology field.
+        ctx.addIssue({ code: 'custom', path: ['topology'], message: /topology/i.test(message) ? message : `topology "${c.topology}": ${message}`, input: c.topology });
       }
     }
   })

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { OptimizerConfig } from '@gossamer/kernels';
 import { Gpu } from '@gossamer/gpu';
-import { RunConfigError, checkRunConfigFiles, loadRunConfig, resolveRunConfig, trainSingleWorker, type DatasetSpec, type RunConfig, type RunEvent } from '@gossamer/worker';
+import { DEFAULT_RUN_CONFIG, RunConfigError, checkRunConfigFiles, loadRunConfig, resolveRunConfig, trainSingleWorker, type DatasetSpec, type RunConfig, type RunEvent } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
 import { startNatsServer, type NatsServer } from '@gossamer/transport';
 import { formatRunSummary, launchDistributed, type LaunchSummary } from '../launch.js';
@@ -122,8 +122,8 @@ export async function runConfigFrom(values: Values): Promise<RunConfig> {
   set('bandwidthMbps', num(values, 'bandwidth', k.positive));
   const outer = outerFrom(values, base.outer);
   if (outer) merged.outer = outer;
-  const base0 = resolveRunConfig({ ...base, algo: 'local', workers: 1, processes: undefined });
-  merged.optimizer = optimizerFrom(values, base.optimizer ?? base0.optimizer);
+  // The file's optimizer is checked with the rest below (resolveRunConfig), flags applied first.
+  merged.optimizer = optimizerFrom(values, base.optimizer ?? DEFAULT_RUN_CONFIG.optimizer);
   let config: RunConfig;
   try {
     config = resolveRunConfig(merged);
@@ -364,7 +364,13 @@ async function trainNetlasso(values: Values): Promise<number> {
 async function resumeRun(runDir: string, values: Values, log: Logger): Promise<number> {
   const configFile = join(runDir, 'config.json');
   if (!existsSync(configFile)) throw new UsageError(`--resume ${runDir}: no config.json there (give the run directory a distributed run wrote)`);
-  const config = resolveRunConfig(await loadRunConfig(configFile));
+  let config: RunConfig;
+  try {
+    config = resolveRunConfig(await loadRunConfig(configFile));
+    checkRunConfigFiles(config);
+  } catch (e) {
+    throw new UsageError(`--resume ${runDir}: ${(e as Error).message}`);
+  }
   const peerTimeoutMs = str(values, 'peer-timeout') === undefined ? undefined : millisecondsFlag(values, 'peer-timeout');
   const nats = str(values, 'nats');
   const from = await findResumeSource(runDir, config.workers, nats);
