@@ -84,3 +84,28 @@ describe('gossamer schema', () => {
     }
   });
 });
+
+describe('gossamer train --algo netlasso checks the problem spec before spawning', () => {
+  it.each([
+    [{ generator: 'clustered-quadratic', nodes: 24, groups: 3, pIn: 1.5, pOut: 0.05, dim: 2, seed: 3 }, 'pIn must be a number in [0, 1], got 1.5'],
+    [{ generator: 'clustered-cubic', nodes: 24 }, 'generator "clustered-cubic" is unknown; use clustered-quadratic or clustered-samples'],
+    [{ nodesCsv: 'nodes.csv', edgesCsv: 'edges.csv', loss: { kind: 'squared' } }, 'nodesCsv: file nodes.csv does not exist'],
+  ])('%j', async (spec, message) => {
+    const file = join(dir, `spec-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify(spec));
+    const out = join(dir, 'netlasso-bad');
+    const result = await runCli(['train', '--algo', 'netlasso', '--workers', '2', '--problem', file, '--out', out]);
+    expect(result.code, shown(result)).toBe(2);
+    expect(result.stderr).toContain(`--problem ${file}: ${message}`);
+    expect(existsSync(out), 'nothing was started').toBe(false);
+  });
+
+  it('a bad --lambdas', async () => {
+    const file = join(dir, 'spec-ok.json');
+    writeFileSync(file, JSON.stringify({ generator: 'clustered-quadratic', nodes: 24, groups: 3, pIn: 0.5, pOut: 0.05, dim: 2, seed: 3 }));
+    const result = await runCli(['train', '--algo', 'netlasso', '--workers', '2', '--problem', file, '--lambdas', '0,abc', '--out', join(dir, 'netlasso-lambdas')]);
+    expect(result.code, shown(result)).toBe(2);
+    expect(result.stderr).toContain('--lambdas 0,abc: expected non-negative numbers');
+    expect(existsSync(join(dir, 'netlasso-lambdas'))).toBe(false);
+  });
+});

@@ -23,6 +23,7 @@ import {
 import { Gpu } from '@gossamer/gpu';
 import type { NatsTransport, Transport } from '@gossamer/transport';
 import { flagKinds, numberFlag } from '../flags.js';
+import { checkProblemSpec } from '../problem-schema.js';
 import { UsageError, type Command } from '../command.js';
 import { joinRun, joinSettingsFrom, natsJoinOptionHelp, natsJoinOptions } from '../nats-join.js';
 
@@ -79,13 +80,19 @@ export function decodeInt32(base64: string): Int32Array {
 }
 
 /** Reads a problem spec file and builds its problem; relative paths in the spec are relative to the spec file. */
-export function loadNetlassoProblem(specFile: string): { spec: NetlassoProblemSpec; problem: NetlassoProblem } {
-  let spec: NetlassoProblemSpec;
+/** Reads `--problem`'s spec and checks it (problemSpecSchema) and the files it names; a UsageError naming the flag. */
+export function readProblemSpec(specFile: string): NetlassoProblemSpec {
   try {
-    spec = JSON.parse(readFileSync(specFile, 'utf8')) as NetlassoProblemSpec;
+    const spec: unknown = JSON.parse(readFileSync(specFile, 'utf8'));
+    checkProblemSpec(spec, specFile);
+    return spec as NetlassoProblemSpec;
   } catch (e) {
     throw new UsageError(`--problem ${specFile}: ${(e as Error).message}`);
   }
+}
+
+export function loadNetlassoProblem(specFile: string): { spec: NetlassoProblemSpec; problem: NetlassoProblem } {
+  const spec = readProblemSpec(specFile);
   const base = dirname(resolve(specFile));
   const problem = netlassoProblemFromSpec(spec, (path) => readFileSync(isAbsolute(path) ? path : resolve(base, path), 'utf8'));
   return { spec, problem };

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { millisecondsFlag } from '../nats-join.js';
 import { choiceFlag, flagKinds as k, numberFlag, type NumberKind } from '../flags.js';
 import { runNetlassoProcesses } from './reproduce-netlasso.js';
+import { parseLambdas, readProblemSpec } from './netlasso-worker.js';
 import { ProgressView } from '../progress.js';
 
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -332,6 +333,10 @@ async function trainNetlasso(values: Values): Promise<number> {
   if (!problem) throw new UsageError('--algo netlasso needs --problem <spec.json> (see packages/algorithms/src/netlasso/README.md for the formats)');
   const workers = num(values, 'workers', k.positiveInteger) ?? 1;
   if (!existsSync(problem)) throw new UsageError(`--problem ${problem}: no such file (looked for ${resolve(problem)})`);
+  // What every worker would refuse, refused here, before any process starts.
+  readProblemSpec(problem);
+  const lambdas = str(values, 'lambdas') ?? 'path:0.01,1.5,12';
+  parseLambdas(lambdas);
   const runDir = resolve(str(values, 'out') ?? defaultRunDir('netlasso'));
   mkdirSync(runDir, { recursive: true });
   const server = str(values, 'nats') ? undefined : await startNatsServer();
@@ -340,7 +345,7 @@ async function trainNetlasso(values: Values): Promise<number> {
       url: str(values, 'nats') ?? (server as NatsServer).url,
       specFile: resolve(problem),
       workers,
-      args: ['--lambdas', str(values, 'lambdas') ?? 'path:0.01,1.5,12'],
+      args: ['--lambdas', lambdas],
       dir: runDir,
       label: 'netlasso',
       adapter: str(values, 'adapter'),
