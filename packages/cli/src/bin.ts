@@ -9,8 +9,9 @@ import { train } from './commands/train.js';
 import { worker } from './commands/worker.js';
 import { netlassoWorker } from './commands/netlasso-worker.js';
 import { reproduce } from './commands/reproduce.js';
+import { schema } from './commands/schema.js';
 
-const commands: Command[] = [train, worker, netlassoWorker, reproduce, report, selfcheck, doctor, bench];
+const commands: Command[] = [train, worker, netlassoWorker, reproduce, report, selfcheck, doctor, bench, schema];
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -5,6 +5,7 @@ import type { Gpu } from '@gossamer/gpu';
 import { NatsTransport, natsSecurityOptions, type BandwidthLimit } from '@gossamer/transport';
 import { UsageError, type Options } from './command.js';
 import type { Logger } from './log.js';
+import { flagKinds, numberFlag } from './flags.js';
 
 export const natsJoinOptions = {
   nats: { type: 'string' },
@@ -45,9 +46,8 @@ export interface JoinSettings {
 
 /** A positive number of milliseconds from a flag, else a UsageError naming it (NaN would turn the timer off). */
 export function millisecondsFlag(values: Values, key: string): number {
-  const text = str(values, key) ?? '';
-  const ms = Number(text);
-  if (text.trim() === '' || !Number.isFinite(ms) || ms <= 0) throw new UsageError(`--${key} ${text}: expected a positive number of milliseconds, e.g. --${key} 3000`);
+  const ms = numberFlag(values, key, flagKinds.milliseconds, '3000');
+  if (ms === undefined) throw new UsageError(`--${key}: expected a positive number of milliseconds, e.g. --${key} 3000`);
   return ms;
 }
 

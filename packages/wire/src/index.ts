@@ -10,7 +10,6 @@ export {
   ViewStep,
   AllReducePhase,
   ReduceOp,
-  Co2Phase,
   ErrorCode,
   ProtocolVersion,
   MESSAGE_KINDS,
@@ -29,11 +28,7 @@ export {
   type TransferKey,
   type ChunkAck,
   type RetransmitRequest,
-  type GossipPush,
   type AllReduceChunk,
-  type AdmmEdgeMessage,
-  type Co2OuterRound,
-  type Metrics,
   type ErrorReport,
 } from './proto.js';
 export {

@@ -21,8 +21,6 @@ export const AllReducePhase = gossamer.v1.AllReducePhase;
 export type AllReducePhase = gossamer.v1.AllReducePhase;
 export const ReduceOp = gossamer.v1.ReduceOp;
 export type ReduceOp = gossamer.v1.ReduceOp;
-export const Co2Phase = gossamer.v1.Co2Phase;
-export type Co2Phase = gossamer.v1.Co2Phase;
 export const ErrorCode = gossamer.v1.ErrorCode;
 export type ErrorCode = gossamer.v1.ErrorCode;
 export const ViewStep = gossamer.v1.ViewStep;
@@ -39,10 +37,6 @@ export interface Leave extends Fields<gossamer.v1.Leave> {}
 export interface ViewChange extends Fields<gossamer.v1.ViewChange> {}
 export interface TensorChunk extends Fields<gossamer.v1.TensorChunk> {}
 export interface TransferKey extends Fields<gossamer.v1.TransferKey> {}
-export interface GossipPush extends Fields<gossamer.v1.GossipPush> {}
-export interface AdmmEdgeMessage extends Fields<gossamer.v1.AdmmEdgeMessage> {}
-export interface Co2OuterRound extends Fields<gossamer.v1.Co2OuterRound> {}
-export interface Metrics extends Fields<gossamer.v1.Metrics> {}
 
 // Messages with nested messages: required ones are required here (the validator enforces it).
 export interface Join extends Omit<Fields<gossamer.v1.Join>, 'capabilities'> {
@@ -74,11 +68,7 @@ export interface EnvelopeBodies {
   tensorChunk: TensorChunk;
   chunkAck: ChunkAck;
   retransmitRequest: RetransmitRequest;
-  gossipPush: GossipPush;
   allReduceChunk: AllReduceChunk;
-  admmEdge: AdmmEdgeMessage;
-  co2OuterRound: Co2OuterRound;
-  metrics: Metrics;
   errorReport: ErrorReport;
   viewChange: ViewChange;
 }
@@ -101,11 +91,7 @@ export const MESSAGE_KINDS: readonly MessageKind[] = [
   'tensorChunk',
   'chunkAck',
   'retransmitRequest',
-  'gossipPush',
   'allReduceChunk',
-  'admmEdge',
-  'co2OuterRound',
-  'metrics',
   'errorReport',
   'viewChange',
 ];

@@ -19,7 +19,7 @@ export interface ExpectedTensor {
   /** Accept chunks only from this sender (unchecked if absent). */
   from?: string;
   /**
-   * The chunk grid, if announced beforehand (GossipPush.chunk_bytes); otherwise the first valid
+   * The chunk grid, if the receiver knows it beforehand; otherwise the first valid
    * chunk fixes it and later chunks must agree.
    */
   chunkBytes?: number;

@@ -6,25 +6,20 @@ import { blockCount, bytesPerElement, dtypeName, firstNonFinite, isKnownDType } 
 import type { WireErrorReason } from './errors.js';
 import {
   AllReducePhase,
-  Co2Phase,
   ViewStep,
   DType,
   ErrorCode,
   LeaveReason,
   ReduceOp,
   WorkerState,
-  type AdmmEdgeMessage,
   type AllReduceChunk,
   type Capabilities,
   type ChunkAck,
-  type Co2OuterRound,
   type Envelope,
   type ErrorReport,
-  type GossipPush,
   type Heartbeat,
   type Join,
   type Leave,
-  type Metrics,
   type RetransmitRequest,
   type TensorChunk,
   type TransferKey,
@@ -63,13 +58,11 @@ export interface ValidationOptions {
 }
 
 /** The kinds that belong to one membership view: what a worker of an older view may not inject. */
-export const VIEW_SCOPED_KINDS: ReadonlySet<string> = new Set(['tensorChunk', 'allReduceChunk', 'chunkAck', 'retransmitRequest', 'errorReport', 'gossipPush', 'admmEdge', 'co2OuterRound']);
+export const VIEW_SCOPED_KINDS: ReadonlySet<string> = new Set(['tensorChunk', 'allReduceChunk', 'chunkAck', 'retransmitRequest', 'errorReport']);
 
-/** Longest Join.software_version, Capabilities.adapter and Metrics.extra key, in UTF-8 bytes. */
+/** Longest Join.software_version and Capabilities.adapter, in UTF-8 bytes. */
 const MAX_VERSION_BYTES = 64;
 const MAX_ADAPTER_BYTES = 256;
-const MAX_EXTRA_KEY_BYTES = 64;
-const MAX_EXTRA_ENTRIES = 64;
 
 /** UTF-8 length of a string without encoding it. */
 export function utf8ByteLength(s: string): number {
@@ -112,7 +105,7 @@ function checkEnum(value: number, known: Record<string, string | number>, field:
 // Tensors
 // ---------------------------------------------------------------------------------------------
 
-/** The size and chunk grid of a tensor transfer (what TensorChunk and GossipPush both describe). */
+/** The size and chunk grid of a tensor transfer (what a TensorChunk describes). */
 export interface TensorGeometry {
   dtype: number;
   elementCount: number;
@@ -226,15 +219,6 @@ export function validateTensorChunk(
   );
 }
 
-/** Float32 little-endian vector bytes: empty, or exactly `dim` finite values. */
-function checkVector(bytes: Uint8Array, dim: number, field: string): Rejection | undefined {
-  if (bytes.length === 0) return undefined;
-  if (bytes.length !== 4 * dim) return reject('LENGTH_MISMATCH', `${field} is ${bytes.length} bytes, dim ${dim} needs ${4 * dim}`);
-  const i = firstNonFinite(bytes, DType.DTYPE_F32);
-  if (i >= 0) return reject('NON_FINITE', `${field}[${i}] is NaN or ±Inf`);
-  return undefined;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Bodies
 // ---------------------------------------------------------------------------------------------
@@ -288,14 +272,6 @@ function checkRetransmitRequest(m: RetransmitRequest): Rejection | undefined {
   return undefined;
 }
 
-function checkGossipPush(m: GossipPush): Rejection | undefined {
-  const bad = checkTensorGeometry(m);
-  if (bad) return { ...bad, tensorId: m.tensorId, round: m.round };
-  if (!Number.isFinite(m.mixingWeight)) return reject('NON_FINITE', `gossip_push.mixing_weight is ${m.mixingWeight}`);
-  if (m.mixingWeight < 0 || m.mixingWeight > 1) return reject('OUT_OF_RANGE', `gossip_push.mixing_weight ${m.mixingWeight} is outside [0, 1]`);
-  return checkNonNegative(m.sampleCount, 'gossip_push.sample_count');
-}
-
 function checkAllReduceChunk(m: AllReduceChunk, options: ValidationOptions): Rejection | undefined {
   if (m.collectiveId === 0) return reject('OUT_OF_RANGE', 'all_reduce_chunk.collective_id is 0');
   const bad = checkEnum(m.phase, AllReducePhase, 'all_reduce_chunk.phase') ?? checkEnum(m.op, ReduceOp, 'all_reduce_chunk.op');
@@ -314,19 +290,6 @@ function checkAllReduceChunk(m: AllReduceChunk, options: ValidationOptions): Rej
   return checkTensorChunkBody(m.chunk, options);
 }
 
-function checkAdmmEdge(m: AdmmEdgeMessage): Rejection | undefined {
-  if (!Number.isFinite(m.lambda)) return reject('NON_FINITE', `admm_edge.lambda is ${m.lambda}`);
-  if (m.lambda < 0) return reject('OUT_OF_RANGE', `admm_edge.lambda is ${m.lambda}, below 0`);
-  if (m.dim < 1) return reject('OUT_OF_RANGE', 'admm_edge.dim is 0');
-  return (
-    checkVector(m.x, m.dim, 'admm_edge.x') ??
-    checkVector(m.z, m.dim, 'admm_edge.z') ??
-    checkVector(m.u, m.dim, 'admm_edge.u') ??
-    checkNonNegative(m.primalResidualSq, 'admm_edge.primal_residual_sq') ??
-    checkNonNegative(m.dualResidualSq, 'admm_edge.dual_residual_sq')
-  );
-}
-
 const MAX_VIEW_MEMBERS = 4096;
 
 function checkViewChange(m: ViewChange): Rejection | undefined {
@@ -341,32 +304,6 @@ function checkViewChange(m: ViewChange): Rejection | undefined {
     const badId = checkText(m.members[k], 'view_change.members', MAX_ID_BYTES, true);
     if (badId) return badId;
     if (k > 0 && !(m.members[k - 1] < m.members[k])) return reject('MALFORMED', 'view_change.members is not sorted and distinct');
-  }
-  return undefined;
-}
-
-function checkCo2OuterRound(m: Co2OuterRound): Rejection | undefined {
-  const bad = checkEnum(m.phase, Co2Phase, 'co2_outer_round.phase');
-  if (bad) return bad;
-  if (m.collectiveId === 0) return reject('OUT_OF_RANGE', 'co2_outer_round.collective_id is 0');
-  if (m.baseOuterRound > m.outerRound) {
-    return reject('OUT_OF_RANGE', `co2_outer_round.base_outer_round ${m.baseOuterRound} is after outer_round ${m.outerRound}`);
-  }
-  return checkNonNegative(m.sampleCount, 'co2_outer_round.sample_count');
-}
-
-function checkMetrics(m: Metrics): Rejection | undefined {
-  const bad =
-    checkNonNegative(m.bytesSent, 'metrics.bytes_sent') ??
-    checkNonNegative(m.bytesReceived, 'metrics.bytes_received') ??
-    checkNonNegative(m.computeMs, 'metrics.compute_ms') ??
-    checkNonNegative(m.waitMs, 'metrics.wait_ms');
-  if (bad) return bad;
-  const keys = Object.keys(m.extra);
-  if (keys.length > MAX_EXTRA_ENTRIES) return reject('MALFORMED', `metrics.extra has ${keys.length} entries, more than ${MAX_EXTRA_ENTRIES}`);
-  for (const key of keys) {
-    const badKey = checkText(key, 'metrics.extra key', MAX_EXTRA_KEY_BYTES, true);
-    if (badKey) return badKey;
   }
   return undefined;
 }
@@ -424,16 +361,8 @@ export function validateEnvelope(e: Envelope, options: ValidationOptions = {}): 
       return checkChunkAck(e.chunkAck);
     case 'retransmitRequest':
       return checkRetransmitRequest(e.retransmitRequest);
-    case 'gossipPush':
-      return checkGossipPush(e.gossipPush);
     case 'allReduceChunk':
       return checkAllReduceChunk(e.allReduceChunk, options);
-    case 'admmEdge':
-      return checkAdmmEdge(e.admmEdge);
-    case 'co2OuterRound':
-      return checkCo2OuterRound(e.co2OuterRound);
-    case 'metrics':
-      return checkMetrics(e.metrics);
     case 'errorReport':
       return checkErrorReport(e.errorReport);
     case 'viewChange':

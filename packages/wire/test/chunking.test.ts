@@ -264,7 +264,7 @@ describe('losses', () => {
     expect(r.complete).toBe(false);
   });
 
-  it('with an announced grid (GossipPush.chunk_bytes) every chunk is missing from the start', () => {
+  it('with a grid known beforehand (chunkBytes) every chunk is missing from the start', () => {
     const r = new TensorReassembler({ tensorId: 1, round: 1, dtype: DType.DTYPE_F32, elementCount: 100, chunkBytes: 64 }, { destination: new Uint8Array(400) });
     expect(r.missingChunkIndices()).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });

@@ -99,10 +99,10 @@ describe('decoder rejections', () => {
     rejected(encodeEnvelope(chunkEnvelope(resealed({ ...c, payload: c.payload.subarray(0, 12) }))), 'TRUNCATED');
   });
 
-  it('NON_FINITE: NaN in an inline vector, a weight, a scale, or (when asked) a tensor payload', () => {
-    const admm = bodies.admmEdge();
-    rejected(encodeEnvelope(createEnvelope(header(), 'admmEdge', { ...admm, x: bytesOf(new Float32Array([1, NaN, 2])) }) as Envelope), 'NON_FINITE');
-    rejected(encodeEnvelope(createEnvelope(header(), 'gossipPush', { ...bodies.gossipPush(), mixingWeight: Infinity }) as Envelope), 'NON_FINITE');
+  it('NON_FINITE: NaN in a measured rate, a send time, a scale, or (when asked) a tensor payload', () => {
+    const beat = bodies.heartbeat();
+    rejected(encodeEnvelope(createEnvelope(header(), 'heartbeat', { ...beat, capabilities: { ...beat.capabilities, stepsPerSecond: Number.NaN } }) as Envelope), 'NON_FINITE');
+    rejected(encodeEnvelope(createEnvelope({ ...header(), sendTimeMs: Infinity }, 'heartbeat', beat) as Envelope), 'NON_FINITE');
     rejected(encodeEnvelope(chunkEnvelope(resealed({ ...int8Chunk(), scales: bytesOf(new Float32Array([0.5, NaN])) }))), 'NON_FINITE');
     const nanChunk = resealed({ ...smallChunk(), payload: bytesOf(new Float32Array([1, NaN, 3, 4])) });
     expect(decoder.decode(encodeEnvelope(chunkEnvelope(nanChunk))).ok).toBe(true); // payloads are scanned by the reassembler
@@ -110,9 +110,9 @@ describe('decoder rejections', () => {
     expect(strict.ok ? undefined : strict.error.reason).toBe('NON_FINITE');
   });
 
-  it('LENGTH_MISMATCH: total_bytes vs element count, and an inline vector of the wrong length', () => {
+  it('LENGTH_MISMATCH: total_bytes vs element count, and an all-reduce segment off the element grid', () => {
     rejected(encodeEnvelope(chunkEnvelope(resealed({ ...smallChunk(), totalBytes: 44 }))), 'LENGTH_MISMATCH');
-    rejected(encodeEnvelope(createEnvelope(header(), 'admmEdge', { ...bodies.admmEdge(), z: new Uint8Array(8) }) as Envelope), 'LENGTH_MISMATCH');
+    rejected(encodeEnvelope(createEnvelope(header(), 'allReduceChunk', { ...bodies.allReduceChunk(), segmentByteOffset: 82 }) as Envelope), 'LENGTH_MISMATCH');
   });
 
   it('OUT_OF_RANGE: chunk index past the count, all-reduce step past the ring', () => {

@@ -106,7 +106,7 @@ describe('round trips', () => {
   it('a custom allocator receives the exact size', () => {
     const sizes: number[] = [];
     const encoder = new EnvelopeEncoder({ allocate: (n) => (sizes.push(n), new Uint8Array(n)) });
-    const bytes = encoder.encode(envelopeOf('metrics'));
+    const bytes = encoder.encode(envelopeOf('heartbeat'));
     expect(sizes).toEqual([bytes.length]);
   });
 

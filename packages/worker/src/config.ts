@@ -1,12 +1,17 @@
 // The run configuration: everything that determines a training run, as plain JSON. `gossamer train`
 // builds one from flags or a config file and writes it into the run directory, so any run can be
 // repeated exactly with `gossamer train --config <run>/config.json`.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { OptimizerConfig } from '@gossamer/kernels';
 import type { PartitionSpec } from '@gossamer/data';
 import { checkLearningRateSchedule, type LearningRateSchedule } from '@gossamer/model';
-import { OUTER_ALGORITHMS, bandwidthLimitOf, resolveOuterConfig, type OuterConfig } from './outer.js';
+import type { OuterConfig } from './outer.js';
+import { RunConfigError, augmentOf, checkRunConfig, parseLrSchedule } from './schema.js';
+
+export { augmentOf } from './schema.js';
 
 export type DatasetSpec =
   | { kind: 'mnist'; testSize?: number; normalization?: 'none' | 'standard' }
@@ -85,21 +90,8 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   evalEvery: 1,
 };
 
-function fail(message: string): never {
-  throw new Error(`run config: ${message}`);
-}
-
-function positiveInt(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-/** `constant` or `cosine[:<warmup steps>]`, parsed; throws, naming the field, for anything else. */
-function parseLrSchedule(text: string | undefined): { kind: 'constant' } | { kind: 'cosine'; warmupSteps: number } {
-  if (text === undefined || text === 'constant') return { kind: 'constant' };
-  const m = /^cosine(?::(\d+))?$/.exec(text);
-  if (!m) fail(`lrSchedule must be constant or cosine[:<warmup steps>], got ${JSON.stringify(text)}`);
-  return { kind: 'cosine', warmupSteps: m[1] === undefined ? 0 : Number(m[1]) };
+function fail(message: string, field = ''): never {
+  throw new RunConfigError(field, message);
 }
 
 /**
@@ -113,56 +105,18 @@ export function lrScheduleOf(text: string | undefined, totalSteps: number): Lear
   try {
     checkLearningRateSchedule(schedule);
   } catch (e) {
-    fail(`lrSchedule ${text}: ${(e as Error).message} (the run has ${totalSteps} steps)`);
+    fail(`lrSchedule ${text}: ${(e as Error).message} (the run has ${totalSteps} steps)`, 'lrSchedule');
   }
   return schedule;
 }
 
-/**
- * The batcher's augmentation for `none` or `shift:<max pixels>` (undefined: none). Throws, naming the
- * field, for anything else.
- */
-export function augmentOf(text: string | undefined): { maxShift: number } | undefined {
-  if (text === undefined || text === 'none') return undefined;
-  const m = /^shift:(\d+)$/.exec(text);
-  if (!m) fail(`augment must be none or shift:<max pixels> (e.g. shift:2), got ${JSON.stringify(text)}`);
-  return { maxShift: Number(m[1]) };
-}
-
-/** Fills defaults and checks every field; the error names the field and what it should be. */
+/** Fills defaults and checks every field (runConfigSchema); the error names the field and what it may be. */
 export function resolveRunConfig(partial: Partial<RunConfig>): RunConfig {
-  const known = new Set([...Object.keys(DEFAULT_RUN_CONFIG), 'processes', 'merge', 'rounds', 'outer', 'bandwidthMbps', 'lrSchedule', 'augment', 'checkpointEvery']);
-  for (const key of Object.keys(partial)) if (!known.has(key)) fail(`unknown field "${key}" (known: ${[...known].join(', ')})`);
   const c: RunConfig = { ...DEFAULT_RUN_CONFIG, ...partial };
-  if (!['local', 'dsgd', 'allreduce', ...OUTER_ALGORITHMS].includes(c.algo)) fail(`algo "${String(c.algo)}" is unknown; use local, dsgd, allreduce, co2, localsgd or slowmo`);
-  if (c.outer !== undefined) resolveOuterConfig(c.outer);
-  parseLrSchedule(c.lrSchedule);
-  augmentOf(c.augment);
-  bandwidthLimitOf(c.bandwidthMbps);
-  positiveInt('workers', c.workers);
-  if (c.processes !== undefined) {
-    positiveInt('processes', c.processes);
-    if (c.processes > c.workers) fail(`processes (${c.processes}) > workers (${c.workers})`);
+  checkRunConfig(c);
+  if (c.order === 'overlapped' && c.topology.startsWith('push-sum')) {
+    fail(`order overlapped is not defined for push-sum (topology ${c.topology}): SGP mixes [w·z, w] after the local steps; use order adapt-then-combine`, 'order');
   }
-  if (c.rounds !== undefined && (!Number.isInteger(c.rounds) || c.rounds < 0)) fail(`rounds must be a non-negative integer, got ${c.rounds}`);
-  positiveInt('localSteps', c.localSteps);
-  if (!Number.isInteger(c.consensusEvery) || c.consensusEvery < 0) fail(`consensusEvery must be a non-negative integer, got ${c.consensusEvery}`);
-  if (c.checkpointEvery !== undefined && (!Number.isInteger(c.checkpointEvery) || c.checkpointEvery < 0)) fail(`checkpointEvery must be a non-negative integer, got ${c.checkpointEvery}`);
-  if (c.order !== 'adapt-then-combine' && c.order !== 'overlapped') fail('order must be adapt-then-combine or overlapped');
-  if (c.order === 'overlapped' && typeof c.topology === 'string' && c.topology.startsWith('push-sum')) {
-    fail(`order overlapped is not defined for push-sum (topology ${c.topology}): SGP mixes [w·z, w] after the local steps; use order adapt-then-combine`);
-  }
-  if (!c.partition || !['iid', 'dirichlet', 'shards'].includes(c.partition.kind)) fail('partition.kind must be iid, dirichlet or shards');
-  positiveInt('batchSize', c.batchSize);
-  positiveInt('epochs', c.epochs);
-  positiveInt('logEvery', c.logEvery);
-  if (!Number.isInteger(c.evalEvery) || c.evalEvery < 0) fail(`evalEvery must be a non-negative integer (0: only at the end), got ${c.evalEvery}`);
-  if (!Number.isInteger(c.seed) || c.seed < 0) fail(`seed must be a non-negative integer, got ${c.seed}`);
-  if (typeof c.model !== 'string' || c.model === '') fail('model must be a string such as "mlp:256,256", "cnn" or "softmax"');
-  const kinds = ['mnist', 'blobs', 'csv'];
-  if (!c.dataset || !kinds.includes(c.dataset.kind)) fail(`dataset.kind must be one of ${kinds.join(', ')}`);
-  const opt = c.optimizer;
-  if (!opt || !['sgd', 'momentum', 'adamw'].includes(opt.kind)) fail('optimizer.kind must be sgd, momentum or adamw');
   return c;
 }
 
@@ -187,5 +141,17 @@ export async function loadRunConfig(path: string): Promise<Partial<RunConfig>> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new Error(`config file ${path} must hold one object of run settings (e.g. {"algo": "dsgd", "workers": 4}), not ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}`);
   }
-  return value as Partial<RunConfig>;
+  // `$schema` points an editor at `gossamer schema`'s output; it is not a run setting.
+  const { $schema: _schema, ...settings } = value as Record<string, unknown>;
+  return settings as Partial<RunConfig>;
+}
+
+/**
+ * Checks the files a run reads (a csv dataset) exist here, before any worker starts: a clear error
+ * naming the field and path instead of a worker's bare ENOENT.
+ */
+export function checkRunConfigFiles(config: RunConfig, cwd = process.cwd()): void {
+  if (config.dataset.kind !== 'csv') return;
+  const path = resolvePath(cwd, config.dataset.path);
+  if (!existsSync(path)) fail(`dataset.path: CSV file ${config.dataset.path} does not exist (looked for ${path})`, 'dataset.path');
 }

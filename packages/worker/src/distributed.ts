@@ -22,31 +22,15 @@ import {
 } from '@gossamer/algorithms';
 import { createInProcessNetwork, type Transport } from '@gossamer/transport';
 import { augmentOf, lrScheduleOf, type RunConfig } from './config.js';
+import { parseMerge, topologyFor } from './schema.js';
+
+export { parseMerge, topologyFor } from './schema.js';
 import { bandwidthLimitOf, isOuterAlgorithm, runOuterAlgorithm } from './outer.js';
 import { loadTrainTest, type TrainTest } from './datasets.js';
 
 /** Seed of worker i's batch order: distinct per worker, fixed by the run seed. */
 export function workerBatchSeed(seed: number, index: number): number {
   return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca77)) >>> 0;
-}
-
-export function parseMerge(text: string | undefined, finalMergeSchedule: boolean): FinalMerge {
-  if (text === undefined) return finalMergeSchedule ? { kind: 'exact' } : { kind: 'none' };
-  if (text === 'none' || text === 'exact') return { kind: text };
-  const m = /^gossip:(\d+)$/.exec(text);
-  if (m) return { kind: 'gossip', rounds: Number(m[1]) };
-  throw new Error(`merge "${text}": use none, exact or gossip:K`);
-}
-
-/** Fills in `:n` for topology specs given without a size (`ring` → `ring:8`; `torus` → a near-square torus). */
-export function topologyFor(spec: string, n: number): string {
-  if (spec.includes(':')) return spec;
-  if (spec === 'torus') {
-    let rows = Math.floor(Math.sqrt(n));
-    while (n % rows !== 0) rows--;
-    return `torus:${rows}x${n / rows}`;
-  }
-  return `${spec}:${n}`;
 }
 
 /** The rounds of a distributed run: explicit, or epochs over the average shard. */

@@ -1,4 +1,5 @@
-export { DEFAULT_RUN_CONFIG, resolveRunConfig, loadRunConfig, augmentOf, type RunConfig, type DatasetSpec, type Algorithm } from './config.js';
+export { DEFAULT_RUN_CONFIG, resolveRunConfig, loadRunConfig, augmentOf, checkRunConfigFiles, type RunConfig, type DatasetSpec, type Algorithm } from './config.js';
+export { RunConfigError, checkRunConfig, choices, runConfigJsonSchema, runConfigSchema, shown } from './schema.js';
 export { loadTrainTest, type TrainTest } from './datasets.js';
 export { trainSingleWorker, type SingleWorkerOptions, type SingleWorkerResult } from './single.js';
 export type { RunEvent, RunStartEvent, ProgressEvent, EvalEvent, RunDoneEvent } from './events.js';

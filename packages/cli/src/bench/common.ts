@@ -27,8 +27,9 @@ export async function loadTfjsWebgpu(adapterChoice: string): Promise<{ tf: Tf; a
     const previous = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
     Object.defineProperty(globalThis, 'navigator', { value: { gpu: instance }, configurable: true, writable: true });
     try {
-      const tf = await import('@tensorflow/tfjs-core');
-      await import('@tensorflow/tfjs-backend-webgpu');
+      // TF.js is a devDependency (only the benchmarks compare against it): say so when it is absent.
+      const tf = await import('@tensorflow/tfjs-core').catch(tfjsMissing);
+      await import('@tensorflow/tfjs-backend-webgpu').catch(tfjsMissing);
       if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not initialise its WebGPU backend');
       await tf.ready();
       const info = (tf.backend() as unknown as { adapterInfo?: { vendor?: string; architecture?: string } }).adapterInfo;
@@ -39,6 +40,12 @@ export async function loadTfjsWebgpu(adapterChoice: string): Promise<{ tf: Tf; a
     }
   })();
   return tfjsLoaded;
+}
+
+function tfjsMissing(e: unknown): never {
+  const code = (e as { code?: string }).code;
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw e;
+  throw new Error('the TF.js comparison needs @tensorflow/tfjs-core and @tensorflow/tfjs-backend-webgpu, dev dependencies of the repository: run npm ci (without --omit=dev)');
 }
 
 /** Tracks the process's peak resident set size by sampling. */

@@ -23,6 +23,8 @@ import {
 } from '@gossamer/algorithms';
 import { Gpu } from '@gossamer/gpu';
 import type { NatsTransport, Transport } from '@gossamer/transport';
+import { flagKinds, numberFlag } from '../flags.js';
+import { checkProblemSpec } from '../problem-schema.js';
 import { UsageError, type Command } from '../command.js';
 import { joinRun, joinSettingsFrom, natsJoinOptionHelp, natsJoinOptions } from '../nats-join.js';
 
@@ -79,13 +81,19 @@ export function decodeInt32(base64: string): Int32Array {
 }
 
 /** Reads a problem spec file and builds its problem; relative paths in the spec are relative to the spec file. */
-export function loadNetlassoProblem(specFile: string): { spec: NetlassoProblemSpec; problem: NetlassoProblem } {
-  let spec: NetlassoProblemSpec;
+/** Reads `--problem`'s spec and checks it (problemSpecSchema) and the files it names; a UsageError naming the flag. */
+export function readProblemSpec(specFile: string): NetlassoProblemSpec {
   try {
-    spec = JSON.parse(readFileSync(specFile, 'utf8')) as NetlassoProblemSpec;
+    const spec: unknown = JSON.parse(readFileSync(specFile, 'utf8'));
+    checkProblemSpec(spec, specFile);
+    return spec as NetlassoProblemSpec;
   } catch (e) {
     throw new UsageError(`--problem ${specFile}: ${(e as Error).message}`);
   }
+}
+
+export function loadNetlassoProblem(specFile: string): { spec: NetlassoProblemSpec; problem: NetlassoProblem } {
+  const spec = readProblemSpec(specFile);
   const base = dirname(resolve(specFile));
   const problem = netlassoProblemFromSpec(spec, (path) => readFileSync(isAbsolute(path) ? path : resolve(base, path), 'utf8'));
   return { spec, problem };
@@ -148,27 +156,18 @@ async function checkFingerprint(transport: Transport, group: readonly string[], 
   }
 }
 
-function numberOption(values: Record<string, unknown>, name: string, check: (v: number) => boolean, what: string): number | undefined {
-  const raw = values[name];
-  if (typeof raw !== 'string') return undefined;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || !check(v)) throw new UsageError(`--${name} ${raw}: expected ${what}`);
-  return v;
-}
-
 /** The ADMM options given on the command line (only those given). */
 export function netlassoOptionsFrom(values: Record<string, unknown>): NetlassoOptions {
-  const positive = (v: number) => v > 0;
   const o: NetlassoOptions = {};
-  const epsAbs = numberOption(values, 'eps-abs', positive, 'a positive number');
-  const epsRel = numberOption(values, 'eps-rel', (v) => v >= 0, 'a non-negative number');
-  const rho0 = numberOption(values, 'rho0', positive, 'a positive number');
-  const rho = numberOption(values, 'rho', positive, 'a positive number');
-  const maxIterations = numberOption(values, 'max-iterations', (v) => Number.isInteger(v) && v > 0, 'a positive integer');
-  const diameter = numberOption(values, 'diameter', (v) => Number.isInteger(v) && v >= 0, 'a non-negative integer');
-  const newtonSteps = numberOption(values, 'newton-steps', (v) => Number.isInteger(v) && v > 0, 'a positive integer');
-  const newtonTol = numberOption(values, 'newton-tol', (v) => v >= 0, 'a non-negative number');
-  const receiveTimeout = numberOption(values, 'receive-timeout', positive, 'milliseconds');
+  const epsAbs = numberFlag(values, 'eps-abs', flagKinds.positive);
+  const epsRel = numberFlag(values, 'eps-rel', flagKinds.nonNegative);
+  const rho0 = numberFlag(values, 'rho0', flagKinds.positive);
+  const rho = numberFlag(values, 'rho', flagKinds.positive);
+  const maxIterations = numberFlag(values, 'max-iterations', flagKinds.positiveInteger);
+  const diameter = numberFlag(values, 'diameter', flagKinds.nonNegativeInteger);
+  const newtonSteps = numberFlag(values, 'newton-steps', flagKinds.positiveInteger);
+  const newtonTol = numberFlag(values, 'newton-tol', flagKinds.nonNegative);
+  const receiveTimeout = numberFlag(values, 'receive-timeout', flagKinds.milliseconds);
   if (epsAbs !== undefined) o.epsAbs = epsAbs;
   if (epsRel !== undefined) o.epsRel = epsRel;
   if (rho0 !== undefined) o.rho0 = rho0;
@@ -265,8 +264,8 @@ export const netlassoWorker: Command = {
     const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
     const specFile = str('problem');
     if (!specFile) throw new UsageError('--problem is required');
-    const workers = Number(str('workers'));
-    if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers ${str('workers')}: expected a positive integer`);
+    const workers = numberFlag(values, 'workers', flagKinds.positiveInteger);
+    if (workers === undefined) throw new UsageError('--workers is required');
     const id = str('id') ?? (workers === 1 ? 'w0' : undefined);
     if (!id) throw new UsageError('--id is required with more than one worker');
     const m = /^w(\d+)$/.exec(id);

@@ -2,14 +2,16 @@ import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { OptimizerConfig } from '@gossamer/kernels';
 import { Gpu } from '@gossamer/gpu';
-import { loadRunConfig, resolveRunConfig, trainSingleWorker, type DatasetSpec, type RunConfig, type RunEvent } from '@gossamer/worker';
+import { DEFAULT_RUN_CONFIG, RunConfigError, checkRunConfigFiles, loadRunConfig, resolveRunConfig, trainSingleWorker, type DatasetSpec, type RunConfig, type RunEvent } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
 import { startNatsServer, type NatsServer } from '@gossamer/transport';
 import { formatRunSummary, launchDistributed, type LaunchSummary } from '../launch.js';
 import { findResumeSource } from '../resume-source.js';
 import type { Logger } from '../log.js';
 import { millisecondsFlag } from '../nats-join.js';
+import { choiceFlag, flagKinds as k, numberFlag, type NumberKind } from '../flags.js';
 import { runNetlassoProcesses } from './reproduce-netlasso.js';
+import { parseLambdas, readProblemSpec } from './netlasso-worker.js';
 import { ProgressView } from '../progress.js';
 
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
@@ -19,12 +21,9 @@ function str(values: Values, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-function num(values: Values, name: string, integer: boolean): number | undefined {
-  const v = str(values, name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'}, got "${v}"`);
-  return n;
+/** A numeric flag, checked by its kind (flags.ts); the config schema checks it again in context. */
+function num(values: Values, name: string, kind: NumberKind): number | undefined {
+  return numberFlag(values, name, kind);
 }
 
 /** mnist | blobs[:samples,classes,features] | csv:<path>[:<label column>] */
@@ -59,34 +58,33 @@ export function parsePartitionFlag(text: string): RunConfig['partition'] {
 const DEFAULT_LR: Record<OptimizerConfig['kind'], number> = { sgd: 0.05, momentum: 0.05, adamw: 1e-3 };
 
 function optimizerFrom(values: Values, base: OptimizerConfig): OptimizerConfig {
-  const kind = str(values, 'optimizer') ?? base.kind;
-  if (kind !== 'sgd' && kind !== 'momentum' && kind !== 'adamw') throw new UsageError(`--optimizer ${kind}: use sgd, momentum or adamw`);
+  const kind = choiceFlag(values, 'optimizer', ['sgd', 'momentum', 'adamw'], base.kind) ?? base.kind;
   // Keep the base's hyper-parameters when the kind is unchanged; flags override them.
   const config: Record<string, unknown> = kind === base.kind ? { ...base } : { kind };
-  config.lr = num(values, 'lr', false) ?? config.lr ?? DEFAULT_LR[kind];
-  const weightDecay = num(values, 'weight-decay', false);
+  config.lr = num(values, 'lr', k.nonNegative) ?? config.lr ?? DEFAULT_LR[kind];
+  const weightDecay = num(values, 'weight-decay', k.nonNegative);
   if (weightDecay !== undefined) config.weightDecay = weightDecay;
-  if (kind === 'momentum') config.momentum = num(values, 'momentum', false) ?? config.momentum ?? 0.9;
+  if (kind === 'momentum') config.momentum = num(values, 'momentum', k.nonNegative) ?? config.momentum ?? 0.9;
   return config as unknown as OptimizerConfig;
 }
 
 /** CO2 / SlowMo flags over the config file's `outer` (undefined when neither sets anything). */
 function outerFrom(values: Values, base: RunConfig['outer']): RunConfig['outer'] {
   const outer: NonNullable<RunConfig['outer']> = { ...base };
-  const alpha = num(values, 'outer-lr', false);
-  const beta = num(values, 'outer-momentum', false);
-  const gamma = num(values, 'slowmo-gamma', false);
+  const alpha = num(values, 'outer-lr', k.number);
+  const beta = num(values, 'outer-momentum', k.nonNegative);
+  const gamma = num(values, 'slowmo-gamma', k.positive);
   if (alpha !== undefined) outer.alpha = alpha;
   if (beta !== undefined) outer.beta = beta;
   if (gamma !== undefined) outer.gamma = gamma;
-  const resyncEvery = num(values, 'resync-every', true);
+  const resyncEvery = num(values, 'resync-every', k.nonNegativeInteger);
   if (resyncEvery !== undefined) outer.resyncEvery = resyncEvery;
   const penalty = str(values, 'penalty');
   const clip = str(values, 'outer-clip');
-  const staleness = str(values, 'staleness');
+  const staleness = choiceFlag(values, 'staleness', ['one-round', 'none']);
   if (penalty) outer.penalty = penalty;
   if (clip) outer.clip = clip;
-  if (staleness) outer.staleness = staleness as NonNullable<RunConfig['outer']>['staleness'];
+  if (staleness) outer.staleness = staleness;
   return Object.keys(outer).length > 0 ? outer : undefined;
 }
 
@@ -97,41 +95,68 @@ export async function runConfigFrom(values: Values): Promise<RunConfig> {
   const set = <K extends keyof RunConfig>(key: K, v: RunConfig[K] | undefined) => {
     if (v !== undefined) merged[key] = v;
   };
-  set('workers', num(values, 'workers', true));
+  set('workers', num(values, 'workers', k.positiveInteger));
   const dataset = str(values, 'dataset');
   if (dataset) merged.dataset = parseDatasetFlag(dataset);
   set('model', str(values, 'model'));
-  set('batchSize', num(values, 'batch', true));
-  set('epochs', num(values, 'epochs', true));
-  set('seed', num(values, 'seed', true));
-  set('logEvery', num(values, 'log-every', true));
-  set('evalEvery', num(values, 'eval-every', true));
-  set('processes', num(values, 'processes', true));
-  set('localSteps', num(values, 'local-steps', true));
-  set('rounds', num(values, 'rounds', true));
-  set('consensusEvery', num(values, 'consensus-every', true));
-  set('checkpointEvery', num(values, 'checkpoint-every', true));
+  set('batchSize', num(values, 'batch', k.positiveInteger));
+  set('epochs', num(values, 'epochs', k.positiveInteger));
+  set('seed', num(values, 'seed', k.nonNegativeInteger));
+  set('logEvery', num(values, 'log-every', k.positiveInteger));
+  set('evalEvery', num(values, 'eval-every', k.nonNegativeInteger));
+  set('processes', num(values, 'processes', k.positiveInteger));
+  set('localSteps', num(values, 'local-steps', k.positiveInteger));
+  set('rounds', num(values, 'rounds', k.nonNegativeInteger));
+  set('consensusEvery', num(values, 'consensus-every', k.nonNegativeInteger));
+  set('checkpointEvery', num(values, 'checkpoint-every', k.nonNegativeInteger));
   set('topology', str(values, 'topology'));
   set('schedule', str(values, 'schedule'));
   set('merge', str(values, 'merge'));
   set('lrSchedule', str(values, 'lr-schedule'));
   set('augment', str(values, 'augment'));
-  const order = str(values, 'order');
-  if (order) merged.order = order as RunConfig['order'];
+  const order = choiceFlag(values, 'order', ['adapt-then-combine', 'overlapped']);
+  if (order) merged.order = order;
   const partition = str(values, 'partition');
   if (partition) merged.partition = parsePartitionFlag(partition);
-  const algo = str(values, 'algo');
-  if (algo) merged.algo = algo as RunConfig['algo'];
-  set('bandwidthMbps', num(values, 'bandwidth', false));
+  const algo = choiceFlag(values, 'algo', ALGOS);
+  if (algo) merged.algo = algo;
+  set('bandwidthMbps', num(values, 'bandwidth', k.positive));
   const outer = outerFrom(values, base.outer);
   if (outer) merged.outer = outer;
-  const base0 = resolveRunConfig({ ...base, algo: 'local', workers: 1, processes: undefined });
-  merged.optimizer = optimizerFrom(values, base.optimizer ?? base0.optimizer);
+  // The file's optimizer is checked with the rest below (resolveRunConfig), flags applied first.
+  merged.optimizer = optimizerFrom(values, base.optimizer ?? DEFAULT_RUN_CONFIG.optimizer);
+  let config: RunConfig;
   try {
-    return resolveRunConfig(merged);
+    config = resolveRunConfig(merged);
+    checkRunConfigFiles(config); // the workers read them: missing here, missing there
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw configUsageError(e as Error, values, file);
   }
+  return config;
+}
+
+const ALGOS = ['local', 'dsgd', 'allreduce', 'co2', 'localsgd', 'slowmo'] as const;
+
+/** The flag that sets each run config field (by its path, or its top-level field). */
+const FLAG_OF: Record<string, string> = {
+  workers: 'workers', dataset: 'dataset', model: 'model', batchSize: 'batch', epochs: 'epochs', seed: 'seed', logEvery: 'log-every',
+  evalEvery: 'eval-every', processes: 'processes', localSteps: 'local-steps', rounds: 'rounds', consensusEvery: 'consensus-every',
+  checkpointEvery: 'checkpoint-every', topology: 'topology', schedule: 'schedule', merge: 'merge', lrSchedule: 'lr-schedule',
+  augment: 'augment', order: 'order', partition: 'partition', algo: 'algo', bandwidthMbps: 'bandwidth', optimizer: 'optimizer',
+  'optimizer.lr': 'lr', 'optimizer.weightDecay': 'weight-decay', 'optimizer.momentum': 'momentum', 'outer.alpha': 'outer-lr',
+  'outer.beta': 'outer-momentum', 'outer.gamma': 'slowmo-gamma', 'outer.resyncEvery': 'resync-every', 'outer.penalty': 'penalty',
+  'outer.clip': 'outer-clip', 'outer.staleness': 'staleness',
+};
+
+/** A run config error as the user made it: naming the flag that set the field, else the config file. */
+function configUsageError(e: Error, values: Values, file: string | undefined): UsageError {
+  if (!(e instanceof RunConfigError)) return new UsageError(e.message);
+  const flag = [e.field, e.field.split('.')[0]].map((f) => FLAG_OF[f]).find((f) => f !== undefined && str(values, f) !== undefined);
+  if (flag !== undefined) {
+    const given = `--${flag} ${str(values, flag)}`;
+    return new UsageError(e.detail.startsWith(given) ? e.detail : `${given}: ${e.detail}`);
+  }
+  return new UsageError(file ? `--config ${file}: ${e.message}` : e.message);
 }
 
 /** runs/<YYYYMMDD-HHMMSS>-<what>: the default run directory. */
@@ -243,8 +268,7 @@ export const train: Command = {
     const resumeDir = str(values, 'resume');
     if (resumeDir !== undefined) return resumeRun(resolve(resumeDir), values, log);
     const config = await runConfigFrom(values);
-    const onFailure = str(values, 'on-failure') ?? 'continue';
-    if (onFailure !== 'continue' && onFailure !== 'abort') throw new UsageError(`--on-failure ${onFailure}: use continue or abort`);
+    const onFailure = choiceFlag(values, 'on-failure', ['continue', 'abort'], 'continue');
     const peerTimeoutMs = str(values, 'peer-timeout') === undefined ? undefined : millisecondsFlag(values, 'peer-timeout');
     const adapter = str(values, 'adapter');
     const runDir = resolve(str(values, 'out') ?? defaultRunDir(`${config.algo}-${config.model}`));
@@ -307,8 +331,12 @@ export const train: Command = {
 async function trainNetlasso(values: Values): Promise<number> {
   const problem = str(values, 'problem');
   if (!problem) throw new UsageError('--algo netlasso needs --problem <spec.json> (see packages/algorithms/src/netlasso/README.md for the formats)');
-  const workers = num(values, 'workers', true) ?? 1;
-  if (workers < 1) throw new UsageError('--workers must be at least 1');
+  const workers = num(values, 'workers', k.positiveInteger) ?? 1;
+  if (!existsSync(problem)) throw new UsageError(`--problem ${problem}: no such file (looked for ${resolve(problem)})`);
+  // What every worker would refuse, refused here, before any process starts.
+  readProblemSpec(problem);
+  const lambdas = str(values, 'lambdas') ?? 'path:0.01,1.5,12';
+  parseLambdas(lambdas);
   const runDir = resolve(str(values, 'out') ?? defaultRunDir('netlasso'));
   mkdirSync(runDir, { recursive: true });
   const server = str(values, 'nats') ? undefined : await startNatsServer();
@@ -317,7 +345,7 @@ async function trainNetlasso(values: Values): Promise<number> {
       url: str(values, 'nats') ?? (server as NatsServer).url,
       specFile: resolve(problem),
       workers,
-      args: ['--lambdas', str(values, 'lambdas') ?? 'path:0.01,1.5,12'],
+      args: ['--lambdas', lambdas],
       dir: runDir,
       label: 'netlasso',
       adapter: str(values, 'adapter'),
@@ -341,7 +369,13 @@ async function trainNetlasso(values: Values): Promise<number> {
 async function resumeRun(runDir: string, values: Values, log: Logger): Promise<number> {
   const configFile = join(runDir, 'config.json');
   if (!existsSync(configFile)) throw new UsageError(`--resume ${runDir}: no config.json there (give the run directory a distributed run wrote)`);
-  const config = resolveRunConfig(await loadRunConfig(configFile));
+  let config: RunConfig;
+  try {
+    config = resolveRunConfig(await loadRunConfig(configFile));
+    checkRunConfigFiles(config);
+  } catch (e) {
+    throw new UsageError(`--resume ${runDir}: ${(e as Error).message}`);
+  }
   const peerTimeoutMs = str(values, 'peer-timeout') === undefined ? undefined : millisecondsFlag(values, 'peer-timeout');
   const nats = str(values, 'nats');
   const from = await findResumeSource(runDir, config.workers, nats);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Gpu } from '@gossamer/gpu';
 import { decodeCheckpoint } from '@gossamer/model';
 import { CheckpointStore, JetStreamUnavailableError, checkpointBucket, checkpointObjectName, type NatsTransport } from '@gossamer/transport';
-import { bandwidthLimitOf, hostWorkers, loadRunConfig, resolveRunConfig } from '@gossamer/worker';
+import { bandwidthLimitOf, checkRunConfigFiles, hostWorkers, loadRunConfig, resolveRunConfig } from '@gossamer/worker';
 import { CheckpointSink } from '../checkpoint-sink.js';
 import { UsageError, type Command } from '../command.js';
 import type { Logger } from '../log.js';
@@ -58,6 +58,7 @@ export const worker: Command = {
     const configFile = str('config');
     if (!nats || !runId || !configFile) throw new UsageError('--nats, --run and --config are required');
     const config = resolveRunConfig(await loadRunConfig(configFile));
+    checkRunConfigFiles(config); // a csv dataset must be on this machine too, at the same path
     const indices = str('id') ? parseIds(str('id') as string, config.workers) : Array.from({ length: config.workers }, (_, i) => i);
     const ids = Array.from({ length: config.workers }, (_, i) => `w${i}`);
     const out = str('out');

@@ -1,0 +1,248 @@
+// The run config's schema (zod): the one place that says what each field may be. resolveRunConfig
+// checks every config with it (flags, files, a resumed run's config.json, a remote worker's copy),
+// and `gossamer schema` prints it as JSON Schema for editors. The string grammars (topology,
+// schedule, merge, model, ...) are checked by the parsers the run itself uses, so the launcher
+// refuses what a worker would refuse, before any process starts.
+import { z } from 'zod';
+import { gossipTopology, parseOuterMomentumClip, parseSchedule, parseStalenessPenalty, type FinalMerge } from '@gossamer/algorithms';
+import { parseModelSpec } from '@gossamer/model';
+
+/** A run config that breaks the schema: `field` is its path (e.g. `optimizer.lr`), the message names it too. */
+export class RunConfigError extends Error {
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+  ) {
+    super(`run config: ${detail}`);
+    this.name = 'RunConfigError';
+  }
+}
+
+/** A value as the messages show it: numbers as typed (NaN, not JSON's null), the rest as JSON. */
+export function shown(v: unknown): string {
+  return typeof v === 'number' || v === undefined ? String(v) : JSON.stringify(v);
+}
+
+/** "a, b or c" */
+export function choices(values: readonly string[]): string {
+  return values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`;
+}
+
+type Issue = { input?: unknown };
+const says = (what: string) => (iss: Issue) => `must be ${what}, got ${shown(iss.input)}`;
+
+const positiveInt = (description: string) => z.int({ error: says('a positive integer') }).min(1, { error: says('a positive integer') }).describe(description);
+const nonNegativeInt = (description: string, note = '') =>
+  z.int({ error: says(`a non-negative integer${note}`) }).min(0, { error: says(`a non-negative integer${note}`) }).describe(description);
+const positive = (description: string) => z.number({ error: says('a positive number') }).positive({ error: says('a positive number') }).describe(description);
+const nonNegative = (description: string) => z.number({ error: says('a non-negative number') }).min(0, { error: says('a non-negative number') }).describe(description);
+const unitInterval = (description: string) =>
+  z.number({ error: says('in [0, 1)') }).min(0, { error: says('in [0, 1)') }).lt(1, { error: says('in [0, 1)') }).describe(description);
+const openUnit = (description: string) =>
+  z.number({ error: says('in (0, 1)') }).gt(0, { error: says('in (0, 1)') }).lt(1, { error: says('in (0, 1)') }).describe(description);
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, description: string) =>
+  z.enum(values, { error: (iss: Issue) => `${shown(iss.input)} is unknown; use ${choices(values)}` }).describe(description);
+
+/** A grammar string: `check` throws (the parser's own message) for a value the run would refuse. */
+const grammar = (description: string, check: (text: string) => void) =>
+  z.string({ error: says('a string') }).describe(description).superRefine((text, ctx) => {
+    try {
+      check(text);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: e instanceof RunConfigError ? e.detail : (e as Error).message, input: text });
+    }
+  });
+
+/** `constant` or `cosine[:<warmup steps>]`, parsed; throws for anything else. */
+export function parseLrSchedule(text: string | undefined): { kind: 'constant' } | { kind: 'cosine'; warmupSteps: number } {
+  if (text === undefined || text === 'constant') return { kind: 'constant' };
+  const m = /^cosine(?::(\d+))?$/.exec(text);
+  if (!m) throw new RunConfigError('lrSchedule', `lrSchedule must be constant or cosine[:<warmup steps>], got ${JSON.stringify(text)}`);
+  return { kind: 'cosine', warmupSteps: m[1] === undefined ? 0 : Number(m[1]) };
+}
+
+/** The batcher's augmentation for `none` or `shift:<max pixels>` (undefined: none); throws for anything else. */
+export function augmentOf(text: string | undefined): { maxShift: number } | undefined {
+  if (text === undefined || text === 'none') return undefined;
+  const m = /^shift:(\d+)$/.exec(text);
+  if (!m) throw new RunConfigError('augment', `augment must be none or shift:<max pixels> (e.g. shift:2), got ${JSON.stringify(text)}`);
+  return { maxShift: Number(m[1]) };
+}
+
+/** The final merge: none, exact or gossip:K (default: exact after a final-merge schedule, else none). */
+export function parseMerge(text: string | undefined, finalMergeSchedule: boolean): FinalMerge {
+  if (text === undefined) return finalMergeSchedule ? { kind: 'exact' } : { kind: 'none' };
+  if (text === 'none' || text === 'exact') return { kind: text };
+  const m = /^gossip:(\d+)$/.exec(text);
+  if (m) return { kind: 'gossip', rounds: Number(m[1]) };
+  throw new Error(`merge "${text}": use none, exact or gossip:K`);
+}
+
+/** Fills in `:n` for topology specs given without a size (`ring` → `ring:8`; `torus` → a near-square torus). */
+export function topologyFor(spec: string, n: number): string {
+  if (spec.includes(':')) return spec;
+  if (spec === 'torus') {
+    let rows = Math.floor(Math.sqrt(n));
+    while (n % rows !== 0) rows--;
+    return `torus:${rows}x${n / rows}`;
+  }
+  return `${spec}:${n}`;
+}
+
+const ALGORITHMS = ['local', 'dsgd', 'allreduce', 'co2', 'localsgd', 'slowmo'] as const;
+
+const datasetSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({
+      kind: z.literal('mnist'),
+      testSize: positiveInt('test samples to use (default: all 10000)').optional(),
+      normalization: oneOf(['none', 'standard'], 'pixel scaling').optional(),
+    }),
+    z.object({
+      kind: z.literal('blobs'),
+      samples: positiveInt('samples of the synthetic Gaussian blobs'),
+      classes: positiveInt('classes (blobs)'),
+      features: positiveInt('features per sample'),
+      separation: positive('distance between the blob centres').optional(),
+      testFraction: openUnit('share of the samples held out for testing').optional(),
+    }),
+    z.object({
+      kind: z.literal('csv'),
+      path: z.string().min(1, { error: 'must name a CSV file' }).describe('CSV file, read by every worker (relative to its working directory)'),
+      label: z.union([z.string(), z.int()], { error: says('a column name or index (-1: the last)') }).describe('label column: name or index (-1: the last)'),
+      testFraction: openUnit('share of the rows held out for testing').optional(),
+    }),
+  ],
+  { error: (iss: Issue) => `${shown((iss.input as { kind?: unknown } | undefined)?.kind)} is unknown; use mnist, blobs or csv` },
+).describe('training data: mnist | blobs | csv');
+
+const partitionSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({ kind: z.literal('iid'), seed: nonNegativeInt('split seed (default: the run seed)').optional() }),
+    z.object({
+      kind: z.literal('dirichlet'),
+      alpha: positive('Dir(α) concentration: small α, skewed label mixes'),
+      seed: nonNegativeInt('split seed (default: the run seed)').optional(),
+      minSamplesPerWorker: nonNegativeInt('every worker gets at least this many samples').optional(),
+      balance: z.boolean().optional(),
+      maxDraws: positiveInt('whole-partition redraws tried before repairing').optional(),
+    }),
+    z.object({ kind: z.literal('shards'), shardsPerWorker: positiveInt('shards (distinct labels at most) per worker'), seed: nonNegativeInt('split seed').optional() }),
+  ],
+  { error: (iss: Issue) => `${shown((iss.input as { kind?: unknown } | undefined)?.kind)} is unknown; use iid, dirichlet or shards` },
+).describe('how the training set is split across workers');
+
+const lr = nonNegative('learning rate');
+const weightDecay = nonNegative('decoupled weight decay (adamw) or L2 penalty (sgd, momentum)').optional();
+const optimizerSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({ kind: z.literal('sgd'), lr, weightDecay }),
+    z.object({
+      kind: z.literal('momentum'),
+      lr,
+      momentum: unitInterval('momentum coefficient μ').optional(),
+      dampening: unitInterval('dampening').optional(),
+      weightDecay,
+      nesterov: z.boolean().optional(),
+    }),
+    z.object({
+      kind: z.literal('adamw'),
+      lr,
+      beta1: unitInterval('β1').optional(),
+      beta2: unitInterval('β2').optional(),
+      eps: positive('ε').optional(),
+      weightDecay,
+    }),
+  ],
+  { error: (iss: Issue) => `${shown((iss.input as { kind?: unknown } | undefined)?.kind)} is unknown; use sgd, momentum or adamw` },
+).describe('optimizer and its hyper-parameters');
+
+/** Rejects fields a run would silently ignore (a typo), listing the known ones. */
+const unknownField = (known: () => string[], prefix = '') => (iss: { code?: string; keys?: string[] }) =>
+  iss.code === 'unrecognized_keys' ? `${prefix}unknown field "${iss.keys?.[0]}" (known: ${known().join(', ')})` : undefined;
+
+const outerShape = {
+  alpha: z.number({ error: says('a number') }).describe('outer learning rate α (default 1)').optional(),
+  beta: unitInterval('outer momentum β (default 0.2)').optional(),
+  penalty: grammar('co2 staleness penalty: none | constant:<λ> | gap:<κ>[:<ε>]', (t) => void parseStalenessPenalty(t)).optional(),
+  clip: grammar('co2 outer momentum clip: none | value:<φ> | norm:<φ>', (t) => void parseOuterMomentumClip(t)).optional(),
+  staleness: oneOf(['one-round', 'none'], 'co2: one-round (overlapped all-reduce) | none').optional(),
+  gamma: positive('slowmo base learning rate γ (default 1)').optional(),
+  resyncEvery: nonNegativeInt('copy the anchors from the canonical worker every N rounds (0: only on membership changes)').optional(),
+};
+const outerSchema = z.strictObject(outerShape, { error: unknownField(() => Object.keys(outerShape), 'has an ') }).describe('co2 / slowmo options');
+
+/**
+ * A run config file: every field optional (resolveRunConfig fills the defaults). A resolved config
+ * passes it too. Cross-field rules (processes ≤ workers, the topology at the run's size) are checked
+ * once the fields themselves are valid.
+ */
+const runConfigShape = {
+  $schema: z.string().describe('the JSON Schema of this file, for editors (ignored)').optional(),
+  algo: oneOf(ALGORITHMS, 'local | dsgd (gossip) | allreduce | co2 | localsgd | slowmo').optional(),
+  workers: positiveInt('number of workers').optional(),
+  processes: positiveInt('OS processes hosting the workers (default: one per worker)').optional(),
+  partition: partitionSchema.optional(),
+  topology: z.string({ error: says('a string') }).describe('ring | torus[:RxC] | exponential | one-peer-exponential | complete | random-regular:N:D | erdos-renyi:N:P | push-sum:N[:random]').optional(),
+  schedule: grammar('gossip | none | constant:R | window:START:LENGTH[:R] | late:POINT[:R] | final-merge[:R]', (t) => void parseSchedule(t)).optional(),
+  merge: grammar('final merge: none | exact | gossip:K', (t) => void parseMerge(t, false)).optional(),
+  order: oneOf(['adapt-then-combine', 'overlapped'], 'adapt-then-combine | overlapped (D-PSGD)').optional(),
+  localSteps: positiveInt('local steps per round, H (τ)').optional(),
+  rounds: nonNegativeInt('rounds (default: epochs over the average shard)').optional(),
+  consensusEvery: nonNegativeInt('measure the consensus distance every N rounds (0: never)').optional(),
+  checkpointEvery: nonNegativeInt('checkpoint every N rounds (0: only when stopped)').optional(),
+  dataset: datasetSchema.optional(),
+  // A dry parse at a stand-in image shape: a cnn on non-image data is still refused by the run.
+  model: grammar('softmax | mlp:<widths>[:gelu] | cnn', (t) => {
+    if (t === '') throw new Error('model must be a string such as "mlp:256,256", "cnn" or "softmax"');
+    parseModelSpec(t, [1, 8, 8], 2);
+  }).optional(),
+  optimizer: optimizerSchema.optional(),
+  lrSchedule: grammar('constant | cosine[:<warmup steps>]', (t) => void parseLrSchedule(t)).optional(),
+  augment: grammar('none | shift:<pixels>', (t) => void augmentOf(t)).optional(),
+  batchSize: positiveInt('batch size per worker').optional(),
+  epochs: positiveInt('passes over the training data').optional(),
+  seed: nonNegativeInt('seed of init, split and batch order').optional(),
+  logEvery: positiveInt('read the loss back every N steps').optional(),
+  evalEvery: nonNegativeInt('evaluate every N epochs (one worker) or rounds (distributed)', ' (0: only at the end)').optional(),
+  outer: outerSchema.optional(),
+  bandwidthMbps: positive("throttle each worker's link to this many Mbit/s").optional(),
+};
+export const runConfigSchema = z
+  .strictObject(runConfigShape, { error: unknownField(() => Object.keys(runConfigShape).filter((k) => k !== '$schema')) })
+  .superRefine((c, ctx) => {
+    if (c.processes !== undefined && c.workers !== undefined && c.processes > c.workers) {
+      ctx.addIssue({ code: 'custom', path: ['processes'], message: `processes (${c.processes}) > workers (${c.workers})`, input: c.processes });
+    }
+    // The topology at the run's size, as every worker will build it: a bad spec, or one that
+    // cannot be built (a random-regular degree too high, a disconnected graph), stops the launcher.
+    if (c.topology !== undefined) {
+      try {
+        gossipTopology(topologyFor(c.topology, c.workers ?? 1), c.seed ?? 0);
+      } catch (e) {
+        const message = (e as Error).message;
+        // A builder's message (randomRegular: ...) does not say it is about the topology field.
+        ctx.addIssue({ code: 'custom', path: ['topology'], message: /topology/i.test(message) ? message : `topology "${c.topology}": ${message}`, input: c.topology });
+      }
+    }
+  })
+  .describe('A Gossamer run config (gossamer train --config <file>); fields left out take their defaults');
+
+/** Throws a RunConfigError, naming the field and what it may be, for the first issue of `value`. */
+export function checkRunConfig(value: unknown): void {
+  const result = runConfigSchema.safeParse(value);
+  if (result.success) return;
+  const issue = result.error.issues[0];
+  const field = issue.path.map(String).join('.');
+  // A grammar's own message names its top-level field already (`unknown schedule "x": ...`).
+  const message = field === '' ? issue.message : issue.code !== 'custom' ? `${field} ${issue.message}` : issue.path.length > 1 ? `${field}: ${issue.message}` : issue.message;
+  throw new RunConfigError(field, message);
+}
+
+/** The run config's JSON Schema (draft 2020-12), for editors: `gossamer schema > run.schema.json`. */
+export function runConfigJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(runConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
