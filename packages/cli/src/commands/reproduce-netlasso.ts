@@ -20,6 +20,7 @@ import {
   solveNetlassoReference,
   testMetric,
   type ClusteredProblemOptions,
+  type ConvergenceRow,
   type KddQuadraticResult,
   type NetlassoProblem,
   type ReferenceSolution,
@@ -137,14 +138,13 @@ export async function runNetlassoProcesses(o: {
   return { label: o.label, workers: o.workers, outputs, failures, seconds: (performance.now() - started) / 1000, workersAgree };
 }
 
-export interface ConvergenceRow {
-  epsAbs: number;
-  epsRel: number;
-  iterations: number;
+/**
+ * The library's convergence row as measured over worker processes. Always the decentralized rule, so
+ * `stopping` is left out (results.json stays as it was); the halt and wait columns are added.
+ */
+export interface ProcessConvergenceRow extends Omit<ConvergenceRow, 'stopping'> {
   haltDetectedAt: number | null;
   diameterBound: number;
-  relativeGap: number;
-  msPerIteration: number;
   /** Share of the run's time spent waiting for neighbours' messages (w0). */
   waitShare: number;
 }
@@ -172,7 +172,7 @@ export interface PathRow {
 export interface KddResult extends Omit<KddQuadraticResult, 'convergence' | 'path'> {
   workers: number;
   cutEdges: number;
-  convergence: ConvergenceRow[];
+  convergence: ProcessConvergenceRow[];
   path: PathRow[];
   workersAgree: boolean;
   processSeconds: number;
@@ -205,7 +205,7 @@ async function runKdd(outDir: string, config: NetlassoKddConfig, url: string, ad
   );
   let processSeconds = 0;
   let agree = true;
-  const convergence: ConvergenceRow[] = [];
+  const convergence: ProcessConvergenceRow[] = [];
   const lambda0 = config.convergenceLambda;
   let t = performance.now();
   const optimum0 = solveNetlassoReference(p, lambda0, { rho: 1, epsAbs: REFERENCE_EPS, epsRel: REFERENCE_EPS });
