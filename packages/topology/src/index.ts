@@ -55,6 +55,7 @@ export {
   tridiagonalEigenvalues,
   sturmCount,
   symmetricEigenvalues,
+  symmetricEigen,
   lanczos,
   type SymmetricMatrix,
   type Tridiagonal,
