@@ -33,6 +33,7 @@ import { startNatsServer } from '@gossamer/transport';
 import { runChildren, type ChildFailure } from '../processes.js';
 import { decodeFloat32, type NetlassoWorkerOutput } from './netlasso-worker.js';
 import { writePlot } from '../report/png.js';
+import { markdownTable, percent } from '../format.js';
 
 export interface NetlassoKddConfig {
   problem: ClusteredProblemOptions;
@@ -301,15 +302,11 @@ export function netlassoTrafficOptions(quick: boolean): TrafficDemoOptions {
 
 // ---- tables ---------------------------------------------------------------------------------------
 
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
-}
+const table = (head: readonly string[], rows: readonly (readonly string[])[]): string => markdownTable(head, rows);
 
 const exp = (v: number | null, digits = 1): string => (v === null || !Number.isFinite(v) ? '–' : v.toExponential(digits));
 const fixed = (v: number | null, digits: number): string => (v === null || !Number.isFinite(v) ? '–' : v.toFixed(digits));
-const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
+const pct = (v: number): string => percent(v, 1);
 
 export function formatConvergenceTable(k: KddResult, lambda: number): string {
   return table(
