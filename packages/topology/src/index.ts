@@ -3,7 +3,7 @@
  * graph partitioning for decentralized training (ALGORITHMS.md §0, §1, §2, §4). Pure TypeScript,
  * no dependencies, deterministic given seeds.
  */
-export { createRng, mixSeed, type Rng } from './rng.js';
+export { boxMuller, createRng, mixSeed, type Rng } from './rng.js';
 export {
   graphFromEdges,
   connectedComponents,
