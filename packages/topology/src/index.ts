@@ -30,7 +30,8 @@ export {
   erdosRenyi,
   type RandomGraphOptions,
 } from './builders.js';
-export { parseEdgeListCsv, parseEdgeListJson } from './parse.js';
+export { parseEdgeListCsv, parseEdgeListJson, type EdgeListCsvOptions } from './parse.js';
+export { readCsv, CsvError, type CsvRecord, type CsvReadOptions } from './csv.js';
 export {
   metropolisHastings,
   exponentialWeights,
