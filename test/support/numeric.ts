@@ -1,13 +1,8 @@
-/** Seeded PRNG (mulberry32) so every test input is reproducible. */
+import { boxMuller, createRng } from '@gossamer/topology';
+
+/** Seeded PRNG so every test input is reproducible: topology's mulberry32 stream (createRng), uniform in [0, 1). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return createRng(seed >>> 0).float;
 }
 
 /** n floats uniform in [lo, hi), rounded to float32. */
@@ -19,15 +14,8 @@ export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array 
 /** n standard normal floats (Box–Muller), rounded to float32. */
 export function normal(n: number, seed: number, std = 1): Float32Array {
   const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u = Math.max(r(), 1e-12);
-    const v = r();
-    const m = std * Math.sqrt(-2 * Math.log(u));
-    out[i] = m * Math.cos(2 * Math.PI * v);
-    if (i + 1 < n) out[i + 1] = m * Math.sin(2 * Math.PI * v);
-  }
-  return out;
+  const z = boxMuller(() => Math.max(r(), 1e-12), r);
+  return Float32Array.from({ length: n }, () => std * z());
 }
 
 export interface Tolerance {

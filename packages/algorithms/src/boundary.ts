@@ -16,7 +16,7 @@
 // periodic one.
 import type { Transport } from '@gossamer/transport';
 import { checkpointDue, type AlgorithmState, type CheckpointHook } from './resume.js';
-import { TENSOR } from './dsgd/mixer.js';
+import { TENSOR } from './common/tensors.js';
 
 /** A worker stopped by its signal. */
 export interface StoppedEvent {

@@ -1,4 +1,5 @@
 export * from './netlasso/index.js';
+export * from './common/index.js';
 export * from './dsgd/index.js';
 export * from './co2/index.js';
 export * from './elastic.js';

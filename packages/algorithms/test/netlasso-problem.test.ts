@@ -12,6 +12,7 @@ import {
   lambdaPath,
   localFits,
   netlassoObjective,
+  netlassoProblemFromSpec,
   parseNetlassoCsv,
   parseNetlassoJson,
   rocAuc,
@@ -91,6 +92,22 @@ describe('files', () => {
     expect(Array.from(p.train!.labels)).toEqual([-1, 1, -1]);
     expect(Array.from(p.test!.features)).toEqual([2, 1]);
     expect(() => parseNetlassoCsv('node,label,f0\n0,1,x\n', '0,1\n', { loss: { kind: 'logistic', mu: 0.1 } })).toThrow(/line 2: column f0/);
+  });
+
+  it('nodes CSV: a quoted field with a comma is one field; a malformed row names the file and the line', () => {
+    const nodes = 'node,"label, y",f0\n0,"1",0.5\n1,-1,"2"\n';
+    const p = parseNetlassoCsv(nodes, '"0","1"\n', { loss: { kind: 'logistic', mu: 0.1 } });
+    // "label, y" is not `label`: it is a feature column, in header order.
+    expect(p.dim).toBe(2);
+    expect(Array.from(p.train!.features)).toEqual([1, 0.5, -1, 2]);
+    const files: Record<string, string> = { 'nodes.csv': 'node,label,f0\n0,1,0.5\n1,-1,0.25,9\n', 'edges.csv': '0,1\n' };
+    const spec = { nodesCsv: 'nodes.csv', edgesCsv: 'edges.csv', loss: { kind: 'logistic', mu: 0.1 } };
+    expect(() => netlassoProblemFromSpec(spec, (f) => files[f])).toThrow('nodes CSV nodes.csv, line 3: 4 fields, header has 3');
+    files['nodes.csv'] = 'node,label,f0\n0,1,"0.5\n';
+    expect(() => netlassoProblemFromSpec(spec, (f) => files[f])).toThrow('nodes CSV nodes.csv, line 2: unterminated quoted field');
+    files['nodes.csv'] = 'node,label,f0\n0,1,0.5\n1,1,1\n';
+    files['edges.csv'] = '0,1\n1,x\n';
+    expect(() => netlassoProblemFromSpec(spec, (f) => files[f])).toThrow('edge list CSV edges.csv, line 2: node id j = "x"');
   });
 
   it('JSON documents', () => {

@@ -10,6 +10,7 @@ import type { RunConfig } from '@gossamer/worker';
 import type { Logger } from './log.js';
 import { runChildren, type ChildFailure } from './processes.js';
 import { DistributedProgressView, type WorkerLine } from './progress.js';
+import { percent } from './format.js';
 
 export interface LaunchOptions {
   runDir: string;
@@ -160,14 +161,13 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
 
 /** The launcher's closing lines: accuracies, and what happened to the workers that did not finish. */
 export function formatRunSummary(summary: LaunchSummary, runDir: string): string {
-  const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).toFixed(2)}%`);
   const lines: string[] = [];
   for (const f of summary.failures) lines.push(`worker process ${f.workers} failed (${f.exit})`);
   for (const v of summary.views) lines.push(`view ${v.epoch}: ${v.members.join(', ')} from round ${v.startRound}${v.removed.length ? ` (without ${v.removed.join(', ')})` : ''}`);
   const who = summary.finished.length === summary.workers ? `${summary.workers} workers` : `${summary.finished.length} of ${summary.workers} workers finished`;
   lines.push(
-    `${summary.interrupted ? 'interrupted' : 'done'}: ${who}, mean local test accuracy ${pct(summary.meanLocalAccuracy)}` +
-      `${summary.mergedAccuracy !== undefined ? `, merged model ${pct(summary.mergedAccuracy)}` : ''} (${(summary.elapsedMs / 1000).toFixed(0)} s)`,
+    `${summary.interrupted ? 'interrupted' : 'done'}: ${who}, mean local test accuracy ${percent(summary.meanLocalAccuracy)}` +
+      `${summary.mergedAccuracy !== undefined ? `, merged model ${percent(summary.mergedAccuracy)}` : ''} (${(summary.elapsedMs / 1000).toFixed(0)} s)`,
   );
   if (summary.finalCheckpoint !== undefined) lines.push(`final checkpoint at round ${summary.finalCheckpoint}: continue with gossamer train --resume ${runDir}`);
   lines.push(`run directory: ${runDir} (config.json, metrics.jsonl, workers/<id>.ckpt, summary.json)`);

@@ -1,5 +1,6 @@
 // Terminal rendering of run events: one redrawn progress line on a TTY, plain lines otherwise.
 import type { RunEvent } from '@gossamer/worker';
+import { percent } from './format.js';
 
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '?';
@@ -14,8 +15,6 @@ export function bar(fraction: number, width = 24): string {
   const full = Math.round(f * width);
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}]`;
 }
-
-const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : '–');
 
 /**
  * A status line: on a TTY, transient lines redraw in place and lasting ones stay; elsewhere only the
@@ -74,14 +73,14 @@ export class ProgressView {
         const eta = (e.elapsedMs / e.step) * (this.totalSteps - e.step);
         this.write(
           `epoch ${Math.ceil(e.epoch)}/${this.totalEpochs} ${bar(e.step / this.totalSteps)} step ${e.step}/${this.totalSteps} ` +
-            `loss ${e.loss.toFixed(4)} acc ${pct(this.lastAccuracy)} ${Math.round(e.samplesPerSecond)} samples/s ETA ${formatDuration(eta)}`,
+            `loss ${e.loss.toFixed(4)} acc ${percent(this.lastAccuracy)} ${Math.round(e.samplesPerSecond)} samples/s ETA ${formatDuration(eta)}`,
           true,
         );
         break;
       }
       case 'eval':
         this.lastAccuracy = e.testAccuracy;
-        this.write(`epoch ${e.epoch}: test loss ${e.testLoss.toFixed(4)}, test accuracy ${pct(e.testAccuracy)} (${formatDuration(e.elapsedMs)})`, false);
+        this.write(`epoch ${e.epoch}: test loss ${e.testLoss.toFixed(4)}, test accuracy ${percent(e.testAccuracy)} (${formatDuration(e.elapsedMs)})`, false);
         break;
       case 'done':
         this.line.close();
@@ -162,14 +161,14 @@ export class DistributedProgressView {
         const text =
           `round ${done}/${this.rounds} ${bar(done / Math.max(1, this.rounds))} ${this.workers} workers` +
           `${loss !== undefined ? ` loss ${loss.toFixed(4)}` : ''}` +
-          `${acc !== undefined ? ` local acc ${(100 * acc).toFixed(2)}%` : ''}` +
+          `${acc !== undefined ? ` local acc ${percent(acc)}` : ''}` +
           `${cd !== undefined ? ` consensus ${cd.toExponential(2)}` : ''} ETA ${formatDuration(eta)}`;
         this.write(text, acc === undefined);
       }
     }
     if (e.type === 'merged' && !this.merged) {
       this.merged = true;
-      this.write(`merged (${e.method}): accuracy ${e.accuracy !== undefined ? `${(100 * e.accuracy).toFixed(2)}%` : '–'}`, false);
+      this.write(`merged (${e.method}): accuracy ${percent(e.accuracy)}`, false);
     }
   }
 

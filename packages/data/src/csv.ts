@@ -1,4 +1,8 @@
+import { CsvError, readCsv, type CsvRecord } from '@gossamer/topology';
 import { classificationDataset, regressionDataset, type Dataset } from './dataset.js';
+
+// The reader and its error are the project's one CSV reader (@gossamer/topology's csv.ts).
+export { CsvError };
 
 export interface CsvOptions {
   /** The label (or regression target) column: a header name, or a 0-based index (−1 = last). */
@@ -21,23 +25,7 @@ export interface CsvOptions {
   name?: string;
 }
 
-/** An error at a place in a CSV file: `line` is 1-based, `column` 1-based (0 when not one cell). */
-export class CsvError extends Error {
-  constructor(
-    readonly source: string,
-    readonly line: number,
-    readonly column: number,
-    detail: string,
-  ) {
-    super(`${source}: line ${line}${column > 0 ? `, column ${column}` : ''}: ${detail}`);
-    this.name = 'CsvError';
-  }
-}
 
-interface CsvRecord {
-  fields: string[];
-  line: number;
-}
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -52,7 +40,7 @@ export function parseCsv(text: string, options: CsvOptions): Dataset {
   if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw new Error(`parseCsv(${source}): delimiter must be one character other than a quote or newline, got ${JSON.stringify(delimiter)}`);
   }
-  const records = splitRecords(text.startsWith('\uFEFF') ? text.slice(1) : text, delimiter, source);
+  const records = readCsv(text, { source, delimiter });
   const hasHeader = options.header ?? true;
   const headerRecord = hasHeader ? records.shift() : undefined;
   if (hasHeader && !headerRecord) throw new CsvError(source, 1, 0, 'no header line (the file is empty)');
@@ -157,67 +145,4 @@ function encodeLabels(
   const index = new Map(names.map((c, i) => [c, i]));
   cells.forEach((cell, row) => (labels[row] = index.get(cell)!));
   return { labels, numClasses: names.length, classNames: names };
-}
-
-/** Splits text into records of raw fields, each with the line it starts on. */
-function splitRecords(text: string, delimiter: string, source: string): CsvRecord[] {
-  const records: CsvRecord[] = [];
-  let fields: string[] = [];
-  let field = '';
-  let line = 1;
-  let recordLine = 1;
-  let i = 0;
-  const endRecord = () => {
-    fields.push(field);
-    // A blank line is one empty field: skip it rather than report a short record.
-    if (!(fields.length === 1 && fields[0].trim() === '')) records.push({ fields, line: recordLine });
-    fields = [];
-    field = '';
-  };
-  while (i < text.length) {
-    const ch = text[i];
-    if (ch === '"' && field.trim() === '') {
-      // A quoted field: up to the closing quote; "" is a literal quote; newlines are content.
-      const openLine = line;
-      field = '';
-      i++;
-      for (;;) {
-        if (i >= text.length) throw new CsvError(source, openLine, fields.length + 1, 'unterminated quoted field');
-        const c = text[i];
-        if (c === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        if (c === '\n') line++;
-        field += c;
-        i++;
-      }
-      // Only spaces may follow the closing quote before the delimiter or the line end.
-      while (text[i] === ' ' || text[i] === '\t') i++;
-      if (i < text.length && text[i] !== delimiter && text[i] !== '\n' && text[i] !== '\r') {
-        throw new CsvError(source, line, fields.length + 1, `unexpected ${JSON.stringify(text[i])} after a closing quote`);
-      }
-      continue;
-    }
-    if (ch === delimiter) {
-      fields.push(field);
-      field = '';
-      i++;
-    } else if (ch === '\n' || ch === '\r') {
-      endRecord();
-      i += ch === '\r' && text[i + 1] === '\n' ? 2 : 1;
-      line++;
-      recordLine = line;
-    } else {
-      field += ch;
-      i++;
-    }
-  }
-  if (field !== '' || fields.length > 0) endRecord();
-  return records;
 }

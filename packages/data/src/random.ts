@@ -1,3 +1,5 @@
+import { boxMuller } from '@gossamer/topology';
+
 /**
  * The package's own seeded PRNG, so every dataset, split, partition and batch order is a pure
  * function of its seed (and identical in Node and browsers). xoshiro128** (Blackman & Vigna): 128-bit
@@ -9,7 +11,11 @@ export class Random {
   private s1: number;
   private s2: number;
   private s3: number;
-  private spareNormal: number | undefined;
+  /** Box–Muller over this stream (u = 1 − next() in (0, 1], so log u is finite). */
+  private readonly normalDraw = boxMuller(
+    () => 1 - this.next(),
+    () => this.next(),
+  );
 
   /** `seed`: any finite number; its integer part, up to 2^53, is used in full. */
   constructor(seed: number) {
@@ -57,16 +63,7 @@ export class Random {
 
   /** Standard normal (Box–Muller; the second value of each pair is kept for the next call). */
   normal(): number {
-    if (this.spareNormal !== undefined) {
-      const z = this.spareNormal;
-      this.spareNormal = undefined;
-      return z;
-    }
-    const u = 1 - this.next(); // (0, 1]: log(u) is finite
-    const v = this.next();
-    const m = Math.sqrt(-2 * Math.log(u));
-    this.spareNormal = m * Math.sin(2 * Math.PI * v);
-    return m * Math.cos(2 * Math.PI * v);
+    return this.normalDraw();
   }
 
   /**

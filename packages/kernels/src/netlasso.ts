@@ -8,10 +8,11 @@
 import { defineKernel, type Gpu, type StepEncoder } from '@gossamer/gpu';
 import { checkWritableUnaliased } from './binding-rules.js';
 import { netlasso as source } from './generated/shaders.js';
-import { NEWTON_LOSS_CODE, ridgeNormalEquations, symmetricEigen, type NewtonLoss, type NodeSamples } from './reference/netlasso.js';
+import { symmetricEigen } from '@gossamer/topology';
+import { NEWTON_LOSS_CODE, ridgeNormalEquations, type NewtonLoss, type NodeSamples } from './netlasso-host.js';
 import { asSpan, grid1d, type F32Span } from './span.js';
 
-export type { NewtonLoss, NewtonLossKind, NodeSamples, NodeCopies } from './reference/netlasso.js';
+export type { NewtonLoss, NewtonLossKind, NodeSamples, NodeCopies } from './netlasso-host.js';
 
 type Target = GPUBuffer | F32Span;
 

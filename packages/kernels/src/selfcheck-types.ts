@@ -1,5 +1,6 @@
 // Types and helpers of `gossamer selfcheck`: one small GPU-vs-float64 check per kernel family.
 import type { Gpu } from '@gossamer/gpu';
+import { createRng } from '@gossamer/topology';
 
 export interface SelfCheckResult {
   /** max_i |gpu_i − ref_i| / (1 + |ref_i|): absolute near zero, relative for large values. */
@@ -23,12 +24,9 @@ export function mixedError(actual: ArrayLike<number>, expected: ArrayLike<number
   return worst;
 }
 
-/** Deterministic inputs in [lo, hi) (a linear congruential generator; quality is not the point). */
+/** Deterministic inputs in [lo, hi), from the project's seeded PRNG (topology's createRng). */
 export function checkInput(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return lo + ((hi - lo) * s) / 2 ** 32;
-  });
+  const next = createRng(seed >>> 0).float;
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * next());
 }
 

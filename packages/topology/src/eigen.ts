@@ -1,8 +1,10 @@
 /**
- * Float64 symmetric eigenvalue solvers (eigenvalues only):
+ * Float64 symmetric eigensolvers, the one copy in the project (spectral gaps here, Network Lasso's
+ * ridge factors and the kernels' references through @gossamer/topology):
  *
  * - {@link jacobiEigenvalues}: cyclic Jacobi rotations. O(n³) per sweep, ~6–10 sweeps; eigenvalues
  *   to a few ulps of ‖A‖ (often better). Used for n ≤ 64.
+ * - {@link symmetricEigen}: cyclic Jacobi with eigenvectors, for small dense matrices (d ≤ 32).
  * - {@link householderTridiagonal} + {@link tridiagonalEigenvalue} (Sturm-sequence bisection):
  *   backward-stable reduction in ≈ (4/3)n³ flops, then each eigenvalue to ≈ 2ε·‖A‖ in O(n) per
  *   bisection step (~ 60 steps). Used for 64 < n ≤ 1024 (n = 1024 takes about a second in Node).
@@ -74,6 +76,55 @@ export function jacobiEigenvalues(matrix: SymmetricMatrix, maxSweeps = 100): Flo
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = a[i * n + i];
   return out.sort();
+}
+
+/**
+ * Symmetric eigendecomposition M = Q diag(eig) Qᵀ (dense d × d, cyclic Jacobi with the
+ * rotations accumulated, float64); Q row-major with the eigenvectors as columns, eig in diagonal
+ * order (not sorted). For small d (the Network Lasso ridge factor cache); the full matrix is rotated.
+ */
+export function symmetricEigen(m: ArrayLike<number>, d: number): { q: Float64Array; eig: Float64Array } {
+  const a = Float64Array.from(m);
+  const q = new Float64Array(d * d);
+  for (let k = 0; k < d; k++) q[k * d + k] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    let diag = 0;
+    for (let r = 0; r < d; r++) {
+      diag += a[r * d + r] ** 2;
+      for (let c = r + 1; c < d; c++) off += a[r * d + c] ** 2;
+    }
+    if (off <= 1e-30 * Math.max(diag, 1e-300)) break;
+    for (let r = 0; r < d; r++) {
+      for (let c = r + 1; c < d; c++) {
+        const arc = a[r * d + c];
+        if (arc === 0) continue;
+        const tau = (a[c * d + c] - a[r * d + r]) / (2 * arc);
+        const t = Math.sign(tau || 1) / (Math.abs(tau) + Math.sqrt(1 + tau * tau));
+        const cs = 1 / Math.sqrt(1 + t * t);
+        const sn = t * cs;
+        for (let k = 0; k < d; k++) {
+          const akr = a[k * d + r];
+          const akc = a[k * d + c];
+          a[k * d + r] = cs * akr - sn * akc;
+          a[k * d + c] = sn * akr + cs * akc;
+        }
+        for (let k = 0; k < d; k++) {
+          const ark = a[r * d + k];
+          const ack = a[c * d + k];
+          a[r * d + k] = cs * ark - sn * ack;
+          a[c * d + k] = sn * ark + cs * ack;
+        }
+        for (let k = 0; k < d; k++) {
+          const qkr = q[k * d + r];
+          const qkc = q[k * d + c];
+          q[k * d + r] = cs * qkr - sn * qkc;
+          q[k * d + c] = sn * qkr + cs * qkc;
+        }
+      }
+    }
+  }
+  return { q, eig: Float64Array.from({ length: d }, (_, k) => a[k * d + k]) };
 }
 
 /** A symmetric tridiagonal matrix: diagonal d (length n), off-diagonal e (length n − 1). */

@@ -3,7 +3,7 @@
  * graph partitioning for decentralized training (ALGORITHMS.md §0, §1, §2, §4). Pure TypeScript,
  * no dependencies, deterministic given seeds.
  */
-export { createRng, mixSeed, type Rng } from './rng.js';
+export { boxMuller, createRng, mixSeed, type Rng } from './rng.js';
 export {
   graphFromEdges,
   connectedComponents,
@@ -30,7 +30,8 @@ export {
   erdosRenyi,
   type RandomGraphOptions,
 } from './builders.js';
-export { parseEdgeListCsv, parseEdgeListJson } from './parse.js';
+export { parseEdgeListCsv, parseEdgeListJson, type EdgeListCsvOptions } from './parse.js';
+export { readCsv, CsvError, type CsvRecord, type CsvReadOptions } from './csv.js';
 export {
   metropolisHastings,
   exponentialWeights,
@@ -55,6 +56,7 @@ export {
   tridiagonalEigenvalues,
   sturmCount,
   symmetricEigenvalues,
+  symmetricEigen,
   lanczos,
   type SymmetricMatrix,
   type Tridiagonal,

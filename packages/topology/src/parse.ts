@@ -2,7 +2,13 @@
  * Edge lists from text: CSV ("i,j" or "i,j,w" per line, optional header) and JSON.
  * Every error is a {@link TopologyError} that names the line (CSV) or the array position (JSON).
  */
+import { CsvError, readCsv, type CsvRecord } from './csv.js';
 import { graphFromEdges, TopologyError, type EdgeInput, type EdgeListOptions, type Graph } from './graph.js';
+
+export interface EdgeListCsvOptions extends EdgeListOptions {
+  /** What errors call the text, e.g. `edge list CSV edges.csv`. Default "edge list CSV". */
+  source?: string;
+}
 
 const INT_RE = /^\+?\d+$/;
 
@@ -12,21 +18,28 @@ const INT_RE = /^\+?\d+$/;
  *
  * Format, one edge per line: `i,j` or `i,j,w` (node ids: non-negative integers; w: a finite number
  * > 0, default 1). A line without a comma may separate its fields by tabs or spaces instead.
- * Blank lines and lines starting with `#` are ignored. The first non-blank line may be a header
- * (e.g. `source,target,weight`): it is recognised by its first two fields both not being numbers.
+ * Fields may be quoted (RFC 4180, {@link readCsv}). Blank lines and lines starting with `#` are
+ * ignored. The first non-blank line may be a header (e.g. `source,target,weight`): it is recognised by its first two fields both not being numbers.
  * Errors name the 1-based line number, e.g. `edge list CSV, line 4: node id j = "x" is not a
  * non-negative integer`.
  */
-export function parseEdgeListCsv(text: string, options: EdgeListOptions = {}): Graph {
-  const lines = text.split(/\r\n|\n|\r/);
+export function parseEdgeListCsv(text: string, options: EdgeListCsvOptions = {}): Graph {
+  const { source = 'edge list CSV', ...graphOptions } = options;
+  let records: CsvRecord[];
+  try {
+    records = readCsv(text, { source, comments: true });
+  } catch (error) {
+    if (error instanceof CsvError) throw new TopologyError(`${source}, line ${error.line}: ${error.detail}`);
+    throw error;
+  }
   const edges: EdgeInput[] = [];
   const labels: string[] = [];
   let sawData = false;
-  for (let k = 0; k < lines.length; k++) {
-    const raw = lines[k].trim();
-    if (raw === '' || raw.startsWith('#')) continue;
-    const where = `edge list CSV, line ${k + 1}`;
-    const fields = (raw.includes(',') ? raw.split(',') : raw.split(/\s+/)).map((f) => f.trim());
+  for (const record of records) {
+    const where = `${source}, line ${record.line}`;
+    // A line without a comma may separate its fields by tabs or spaces.
+    const fields = record.fields.length === 1 ? record.fields[0].split(/\s+/) : record.fields;
+    const raw = record.fields.join(',');
     const isNum = (f: string | undefined): boolean => f !== undefined && f !== '' && Number.isFinite(Number(f));
     if (!sawData && !isNum(fields[0]) && !isNum(fields[1])) {
       // Header line: accepted once, before any edge.
@@ -57,10 +70,10 @@ export function parseEdgeListCsv(text: string, options: EdgeListOptions = {}): G
     }
     labels.push(where);
   }
-  if (edges.length === 0 && options.n === undefined) {
-    throw new TopologyError('edge list CSV: no edges found (and no n given)');
+  if (edges.length === 0 && graphOptions.n === undefined) {
+    throw new TopologyError(`${source}: no edges found (and no n given)`);
   }
-  return graphFromEdges(edges, { ...options, labels });
+  return graphFromEdges(edges, { ...graphOptions, labels });
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -103,3 +103,25 @@ export function createRng(seed: number): Rng {
     },
   };
 }
+
+/**
+ * Standard normal draws by Box–Muller from uniform draws, the second value of each pair kept for the
+ * next call: the one normal sampler of the project. `u` must be in (0, 1] (its log must be finite),
+ * `v` in [0, 1); they are called in that order, once per pair, so callers that pass their own streams
+ * (and their own guard against u = 0) keep their sequences.
+ */
+export function boxMuller(u: () => number, v: () => number): () => number {
+  let spare: number | undefined;
+  return () => {
+    if (spare !== undefined) {
+      const z = spare;
+      spare = undefined;
+      return z;
+    }
+    const uu = u();
+    const vv = v();
+    const m = Math.sqrt(-2 * Math.log(uu));
+    spare = m * Math.sin(2 * Math.PI * vv);
+    return m * Math.cos(2 * Math.PI * vv);
+  };
+}

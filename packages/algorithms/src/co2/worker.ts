@@ -19,8 +19,9 @@
 // that skipped a round (the others had completed it) restarts it at its anchor.
 import type { OuterStepConfig } from '@gossamer/kernels';
 import type { MembershipView } from '@gossamer/transport';
-import { TENSOR } from '../dsgd/mixer.js';
-import { consensusDistance, contextInView, measurable, readParameters, roundEvent, type DsgdResult, type RoundEvent, type WorkerContext } from '../dsgd/worker.js';
+import type { RoundEvent, WorkerContext, WorkerResult } from '../common/context.js';
+import { consensusDistance, contextInView, measurable, readParameters, roundEvent } from '../common/measure.js';
+import { TENSOR } from '../common/tensors.js';
 import { isViewFault, ViewFollower } from '../elastic.js';
 import { joinTransfer, replicaState, syncFromCanonical, type StateRange } from '../heal.js';
 import { savedSection, type AlgorithmState } from '../resume.js';
@@ -49,12 +50,12 @@ export type OuterRule =
  * The shared loop of CO2, SlowMo and Local SGD (see the file comment). Exposed for tests and
  * variants; prefer runCo2Worker, runSlowMoWorker and runLocalSgdWorker.
  */
-export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: PeriodicAveragingOptions, rule: OuterRule): Promise<DsgdResult> {
+export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: PeriodicAveragingOptions, rule: OuterRule): Promise<WorkerResult> {
   const { gpu, transport, replica } = ctx;
   const id = ctx.ids[ctx.index];
   const emit = ctx.emit ?? (() => {});
   const outer = rule.kind === 'outer' ? new OuterState(gpu, replica, id) : undefined;
-  const result: DsgdResult = {};
+  const result: WorkerResult = {};
   let view: WorkerContext = ctx;
   const follower = new ViewFollower(transport, emit, (v: MembershipView) => (view = contextInView(ctx, v)), joinTransfer(gpu, transport, ctx.ids, replicaState(replica)));
   // The outer state by checkpoint section name; Local SGD has none (and needs no sync: its next
@@ -190,7 +191,7 @@ export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: Pe
 }
 
 /** CO2: local steps and an asynchronous all-reduce that overlaps the next round's computation. */
-export function runCo2Worker(ctx: WorkerContext, options: Co2Options): Promise<DsgdResult> {
+export function runCo2Worker(ctx: WorkerContext, options: Co2Options): Promise<WorkerResult> {
   return runPeriodicAveragingWorker(ctx, options, {
     kind: 'outer',
     step: { alpha: options.outerLearningRate, beta: options.outerMomentum, penalty: options.penalty, clip: options.clip },
@@ -199,11 +200,11 @@ export function runCo2Worker(ctx: WorkerContext, options: Co2Options): Promise<D
 }
 
 /** SlowMo: blocking all-reduce every τ steps, then the slow-momentum outer step. */
-export function runSlowMoWorker(ctx: WorkerContext, options: SlowMoOptions): Promise<DsgdResult> {
+export function runSlowMoWorker(ctx: WorkerContext, options: SlowMoOptions): Promise<WorkerResult> {
   return runPeriodicAveragingWorker(ctx, options, { kind: 'outer', step: slowMoOuterStep(options), stale: false });
 }
 
 /** Local SGD: blocking all-reduce of the parameters every τ steps (x ← x̄). */
-export function runLocalSgdWorker(ctx: WorkerContext, options: PeriodicAveragingOptions): Promise<DsgdResult> {
+export function runLocalSgdWorker(ctx: WorkerContext, options: PeriodicAveragingOptions): Promise<WorkerResult> {
   return runPeriodicAveragingWorker(ctx, options, { kind: 'average' });
 }

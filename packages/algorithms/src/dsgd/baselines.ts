@@ -11,9 +11,9 @@ import type { MembershipView } from '@gossamer/transport';
 import { ViewFollower } from '../elastic.js';
 import { RoundBoundary } from '../boundary.js';
 import { joinTransfer, replicaState, syncFromCanonical } from '../heal.js';
-import { TENSOR } from './mixer.js';
-import type { WorkerContext } from './worker.js';
-import { contextInView, measureRound, roundEvent, type DsgdResult } from './worker.js';
+import type { WorkerContext, WorkerResult } from '../common/context.js';
+import { contextInView, measureRound, roundEvent } from '../common/measure.js';
+import { TENSOR } from '../common/tensors.js';
 
 export interface AllReduceSgdOptions {
   rounds: number;
@@ -23,7 +23,7 @@ export interface AllReduceSgdOptions {
   consensusEvery: number;
 }
 
-export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllReduceSgdOptions): Promise<DsgdResult> {
+export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllReduceSgdOptions): Promise<WorkerResult> {
   const { gpu, transport, replica } = ctx;
   const id = ctx.ids[ctx.index];
   const emit = ctx.emit ?? (() => {});
@@ -35,7 +35,7 @@ export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllRedu
     // Measurements are per round: a round is measurable once all its steps are past the view's start.
     view = contextInView(ctx, v, Math.floor(v.startRound / options.localSteps));
   }, joinTransfer(gpu, transport, ctx.ids, state));
-  const result: DsgdResult = {};
+  const result: WorkerResult = {};
   // A joiner's resume round is a step (this algorithm's view rounds), possibly inside a round.
   let step = ctx.resume ? (ctx.resume.joined ? ctx.resume.round : ctx.resume.round * options.localSteps) : 0;
   const firstRound = Math.floor(step / options.localSteps);

@@ -1,4 +1,4 @@
-export { GossipMixer, TENSOR } from './mixer.js';
+export { GossipMixer } from './mixer.js';
 export {
   parseSchedule,
   describeSchedule,
@@ -13,18 +13,10 @@ export {
 } from './schedule.js';
 export {
   runDsgdWorker,
-  measureRound,
-  roundEvent,
   pushSumMix,
   finalMerge,
-  consensusDistance,
-  readParameters,
   type DsgdOptions,
   type FinalMerge,
-  type WorkerContext,
-  type RoundEvent,
-  type MergedEvent,
-  type AlgorithmEvent,
   type DsgdResult,
 } from './worker.js';
 export { runAllReduceSgdWorker, type AllReduceSgdOptions } from './baselines.js';

@@ -6,20 +6,23 @@
 // Round t (overlapped, D-PSGD):   x_i^t goes out before the local steps, which run while it travels;
 //                                 x_i^{t+1} = Σ_j W_ij x_j^t + (x_i^{t+½} − x_i^t)
 // W is the round's plan (topology gossip, random pairwise averaging, exact averaging, or nothing).
-import { STORAGE_USAGE, type Gpu } from '@gossamer/gpu';
+import { STORAGE_USAGE } from '@gossamer/gpu';
 import { span } from '@gossamer/kernels';
 import { isPowerOfTwo, onePeerHypercube, type NodeMixing } from '@gossamer/topology';
-import type { BatchSource, EvalSet, Replica } from '@gossamer/model';
-import type { MembershipView, Transport } from '@gossamer/transport';
-import { isViewFault, orderedMembers, ViewFollower, type ViewEvent } from '../elastic.js';
+import { isViewFault, ViewFollower } from '../elastic.js';
 import { joinTransfer, replicaState } from '../heal.js';
-import type { CheckpointHook, ResumePoint } from '../resume.js';
-import { RoundBoundary, type StoppedEvent } from '../boundary.js';
-import { GossipMixer, TENSOR } from './mixer.js';
+import { RoundBoundary } from '../boundary.js';
+import type { RoundEvent, WorkerContext, WorkerResult } from '../common/context.js';
+import { consensusDistance, contextInView, measurable, measureRound, readParameters, roundEvent } from '../common/measure.js';
+import { TENSOR } from '../common/tensors.js';
+import { GossipMixer } from './mixer.js';
 import { gossipTopology, planRound, type CommunicationSchedule, type GossipTopology, type PlanContext } from './schedule.js';
 
 /** The final merge: exact (log₂ n hypercube rounds, or an all-reduce), K rounds of exponential gossip, or none. */
 export type FinalMerge = { kind: 'none' } | { kind: 'exact' } | { kind: 'gossip'; rounds: number };
+
+/** D-SGD's result: the shared worker result (common/context.ts), under the name this module has always exported. */
+export type DsgdResult = WorkerResult;
 
 export interface DsgdOptions {
   /** Rounds T. */
@@ -41,102 +44,14 @@ export interface DsgdOptions {
   consensusEvery: number;
 }
 
-export interface WorkerContext {
-  gpu: Gpu;
-  transport: Transport;
-  replica: Replica;
-  batches: BatchSource;
-  evalSet?: EvalSet;
-  /** Worker ids by index: the topology's node numbering and the all-reduce order. */
-  ids: readonly string[];
-  index: number;
-  /** The membership view `ids` are the members of: communication fails with ViewChangedError when it changes. */
-  viewEpoch?: number;
-  /** That view's first round (MembershipView.startRound). */
-  viewStartRound?: number;
-  emit?: (event: AlgorithmEvent) => void;
-  signal?: AbortSignal;
-  /** Resuming a run: the round to start at and the algorithm's saved state (replica and batcher are restored). */
-  resume?: ResumePoint;
-  /**
-   * Checkpoints of the run, at round boundaries: periodic ones, and a final one when `signal` stops
-   * the run (the members agree on the round; boundary.ts).
-   */
-  checkpoint?: CheckpointHook;
-}
 
-export interface RoundEvent {
-  type: 'round';
-  worker: string;
-  round: number;
-  step: number;
-  /** Mean training loss of the round's local steps. */
-  loss: number;
-  /** Test accuracy / loss of the local model, on evaluation rounds. */
-  accuracy?: number;
-  testLoss?: number;
-  /** Ξ² = (1/n) Σ ‖x_i − x̄‖², on measurement rounds. */
-  consensusDistance?: number;
-  communication: 'none' | 'mix' | 'average';
-  bytesSent: number;
-  bytesReceived: number;
-  computeMs: number;
-  commMs: number;
-}
 
-export interface MergedEvent {
-  type: 'merged';
-  worker: string;
-  round: number;
-  method: string;
-  accuracy?: number;
-  testLoss?: number;
-  /** Ξ² after the merge (0 for an exact merge, up to float rounding). */
-  consensusDistance?: number;
-  commMs: number;
-  /** The members merged over, when they are not the run's initial workers. */
-  members?: readonly string[];
-}
 
-export type AlgorithmEvent = RoundEvent | MergedEvent | ViewEvent | StoppedEvent;
 
-export interface DsgdResult {
-  /** Test accuracy of the local model before the merge. */
-  localAccuracy?: number;
-  /** Test accuracy after the final merge (when there is one). */
-  mergedAccuracy?: number;
-}
 
-/**
- * `ctx` for the members of `view`: their run order, this worker's index among them, and the view's
- * epoch and first round (`startRound`, in rounds of the caller's own measurements).
- */
-export function contextInView(ctx: WorkerContext, view: MembershipView, startRound = view.startRound): WorkerContext {
-  const id = ctx.ids[ctx.index];
-  const members = orderedMembers(ctx.ids, view);
-  return { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: view.epoch, viewStartRound: startRound };
-}
 
-/** A round event with the transport's cumulative byte counters filled in. */
-export function roundEvent(transport: Transport, fields: Omit<RoundEvent, 'type' | 'bytesSent' | 'bytesReceived'>): RoundEvent {
-  const stats = transport.stats();
-  return { type: 'round', ...fields, bytesSent: stats.bytesSent, bytesReceived: stats.bytesReceived };
-}
 
-/** Ξ² = (1/n) Σ ‖x_i − x̄‖², by two all-reduces (x̄, then the mean of the squared distances). */
-export async function consensusDistance(transport: Transport, ids: readonly string[], local: Float32Array, round: number, tensor: number, viewEpoch?: number): Promise<number> {
-  const mean = Float32Array.from(local);
-  await transport.allReduce({ tensor, round }, mean, { group: ids, collectiveId: 1, viewEpoch });
-  let d = 0;
-  for (let i = 0; i < local.length; i++) d += (local[i] - mean[i]) ** 2;
-  const scalar = Float32Array.of(d);
-  await transport.allReduce({ tensor, round }, scalar, { group: ids, collectiveId: 2, viewEpoch });
-  return scalar[0];
-}
 
-export async function readParameters(ctx: WorkerContext): Promise<Float32Array> {
-  return ctx.gpu.readF32(ctx.replica.params, 0, ctx.replica.layout.length);
-}
 
 /** Average of all workers' parameters written back into each replica: the final merge. */
 export async function finalMerge(ctx: WorkerContext, mixer: GossipMixer, merge: FinalMerge, round: number): Promise<string> {
@@ -348,42 +263,4 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
   }
 }
 
-/**
- * Whether round `round`'s measurements (all-reduces every member must join) are taken in the
- * worker's view: not in the view's first round or before. A worker that adopts a view during a
- * round's communication is at most at the view's start round (it acknowledged it from there), so
- * past it every member is in the view from the round's start, and none waits for one that skipped.
- */
-export function measurable(ctx: WorkerContext, round: number): boolean {
-  return !ctx.viewEpoch || round > (ctx.viewStartRound ?? 0);
-}
 
-/**
- * Adds the round's measurements to `event`: the consensus distance every `consensusEvery` rounds and
- * the local model's test metrics every `evalEvery` rounds (both also in the last round). Returns the
- * test accuracy of the last round, when measured.
- */
-export async function measureRound(
-  ctx: WorkerContext,
-  event: RoundEvent,
-  options: { rounds: number; consensusEvery: number; evalEvery: number },
-): Promise<number | undefined> {
-  const round = event.round;
-  const last = round === options.rounds - 1;
-  const every = (n: number) => n > 0 && round % n === n - 1;
-  if (options.consensusEvery > 0 && (every(options.consensusEvery) || last) && measurable(ctx, round)) {
-    try {
-      event.consensusDistance = await consensusDistance(ctx.transport, ctx.ids, await readParameters(ctx), round, TENSOR.metrics, ctx.viewEpoch);
-    } catch (error) {
-      // A view change interrupted the measurement: it changes no state, so it is not redone.
-      if (ctx.viewEpoch === undefined || !isViewFault(error)) throw error;
-    }
-  }
-  if (ctx.evalSet && (every(options.evalEvery) || last)) {
-    const e = await ctx.replica.evaluate(ctx.evalSet);
-    event.accuracy = e.accuracy;
-    event.testLoss = e.loss;
-    if (last) return e.accuracy;
-  }
-  return undefined;
-}

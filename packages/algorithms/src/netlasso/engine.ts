@@ -28,8 +28,8 @@ import type { WorkerLayout } from './layout.js';
 import { FrozenNodes } from './frozen.js';
 import { NETLASSO_TENSOR, assembleReport, createGraphPart, destroyGraphPart, warmStartGraphPart, type GraphPart } from './part.js';
 import { newtonLossOf, validateProblem, type NetlassoProblem } from './problem.js';
-import { residualsFromSums, type GlobalResiduals } from './reference.js';
 import { regroup, type LambdaSolution } from './regroup.js';
+import { residualsFromSums, type GlobalResiduals } from './residuals.js';
 
 export { NETLASSO_TENSOR } from './part.js';
 

@@ -1,10 +1,13 @@
 // Network Lasso problems from files: a nodes CSV plus an edges CSV, or one JSON document.
-import { parseEdgeListCsv, parseEdgeListJson } from '@gossamer/topology';
+import { CsvError, parseEdgeListCsv, parseEdgeListJson, readCsv, type CsvRecord } from '@gossamer/topology';
 import { validateProblem, type NetlassoLoss, type NetlassoProblem, type NodeSampleSet } from './problem.js';
 
 export interface CsvProblemOptions {
   loss: NetlassoLoss;
   name?: string;
+  /** What errors call the two texts, e.g. the file names. Default "nodes CSV" and "edge list CSV". */
+  nodesSource?: string;
+  edgesSource?: string;
 }
 
 interface Row {
@@ -20,35 +23,41 @@ interface Row {
  * columns are the anchor a_i). Columns: `node` (0-based id, required); optional `group` (ground-truth
  * cluster), `split` (`train` default, or `test`), `label` (y; absent = 0); every other column is a
  * feature, in header order. Edges CSV: `i,j[,w]` per line (see parseEdgeListCsv). d = the number of
- * feature columns (+1 for the one-class SVM's offset r). Errors name the line.
+ * feature columns (+1 for the one-class SVM's offset r). Fields may be quoted (RFC 4180); blank lines
+ * and lines starting with `#` are skipped. Errors name the text (`nodesSource`) and the line.
  */
 export function parseNetlassoCsv(nodesCsv: string, edgesCsv: string, options: CsvProblemOptions): NetlassoProblem {
-  const lines = nodesCsv.split(/\r\n|\n|\r/);
+  const src = options.nodesSource ?? 'nodes CSV';
+  let records: CsvRecord[];
+  try {
+    records = readCsv(nodesCsv, { source: src, comments: true });
+  } catch (error) {
+    if (error instanceof CsvError) throw new Error(`${src}, line ${error.line}: ${error.detail}`);
+    throw error;
+  }
   let header: string[] | undefined;
   const rows: Row[] = [];
   let maxNode = -1;
-  for (let l = 0; l < lines.length; l++) {
-    const raw = lines[l].trim();
-    if (raw === '' || raw.startsWith('#')) continue;
-    const fields = raw.split(',').map((f) => f.trim());
+  for (const { fields, line } of records) {
+    const at = `${src}, line ${line}`;
     if (!header) {
       header = fields.map((f) => f.toLowerCase());
-      if (!header.includes('node')) throw new Error(`nodes CSV, line ${l + 1}: the header needs a "node" column`);
+      if (!header.includes('node')) throw new Error(`${at}: the header needs a "node" column`);
       continue;
     }
-    if (fields.length !== header.length) throw new Error(`nodes CSV, line ${l + 1}: ${fields.length} fields, header has ${header.length}`);
+    if (fields.length !== header.length) throw new Error(`${at}: ${fields.length} fields, header has ${header.length}`);
     const row: Row = { node: -1, split: 'train', label: 0, features: [] };
     header.forEach((name, c) => {
       const f = fields[c];
       if (name === 'split') {
-        if (f !== 'train' && f !== 'test') throw new Error(`nodes CSV, line ${l + 1}: split must be train or test, got "${f}"`);
+        if (f !== 'train' && f !== 'test') throw new Error(`${at}: split must be train or test, got "${f}"`);
         row.split = f;
         return;
       }
       const v = Number(f);
-      if (f === '' || !Number.isFinite(v)) throw new Error(`nodes CSV, line ${l + 1}: column ${name} = "${f}" is not a finite number`);
+      if (f === '' || !Number.isFinite(v)) throw new Error(`${at}: column ${name} = "${f}" is not a finite number`);
       if (name === 'node') {
-        if (!Number.isInteger(v) || v < 0) throw new Error(`nodes CSV, line ${l + 1}: node id must be a non-negative integer, got ${f}`);
+        if (!Number.isInteger(v) || v < 0) throw new Error(`${at}: node id must be a non-negative integer, got ${f}`);
         row.node = v;
       } else if (name === 'group') row.group = v;
       else if (name === 'label') row.label = v;
@@ -57,8 +66,8 @@ export function parseNetlassoCsv(nodesCsv: string, edgesCsv: string, options: Cs
     maxNode = Math.max(maxNode, row.node);
     rows.push(row);
   }
-  if (!header || rows.length === 0) throw new Error('nodes CSV: no data rows');
-  const graph = parseEdgeListCsv(edgesCsv, { n: maxNode + 1 });
+  if (!header || rows.length === 0) throw new Error(`${src}: no data rows`);
+  const graph = parseEdgeListCsv(edgesCsv, { n: maxNode + 1, source: options.edgesSource });
   const n = graph.n;
   const featureDim = rows[0].features.length;
   const groups = rows.some((r) => r.group !== undefined) ? new Int32Array(n).fill(-1) : undefined;
@@ -69,12 +78,12 @@ export function parseNetlassoCsv(nodesCsv: string, edgesCsv: string, options: Cs
     const anchors = new Float32Array(n * featureDim);
     const seen = new Uint8Array(n);
     for (const r of rows) {
-      if (seen[r.node]) throw new Error(`nodes CSV: node ${r.node} appears twice (the squared loss takes one anchor row per node)`);
+      if (seen[r.node]) throw new Error(`${src}: node ${r.node} appears twice (the squared loss takes one anchor row per node)`);
       seen[r.node] = 1;
       anchors.set(r.features, r.node * featureDim);
     }
     const missing = seen.indexOf(0);
-    if (missing >= 0) throw new Error(`nodes CSV: node ${missing} has no anchor row`);
+    if (missing >= 0) throw new Error(`${src}: node ${missing} has no anchor row`);
     problem = { ...base, dim: featureDim, anchors };
   } else {
     const pack = (split: 'train' | 'test'): NodeSampleSet => samplesFrom(rows.filter((r) => r.split === split).map((r) => ({ node: r.node, x: r.features, y: r.label })), n, featureDim);

@@ -8,7 +8,7 @@ import type { NetlassoLambdaReport } from './engine.js';
 import { workerLayout, type WorkerLayout } from './layout.js';
 import { adjustedRandIndex, consensusClusters, testMetricName, testMetricPartial } from './metrics.js';
 import { newtonLossOf, nodeLossValue, type NetlassoProblem, type NodeSampleSet } from './problem.js';
-import { residualsFromSums } from './reference.js';
+import { residualsFromSums } from './residuals.js';
 
 /**
  * Transfer-key tensor ids ('NL' + kind); the λ index is added, the round is the iteration (resume,

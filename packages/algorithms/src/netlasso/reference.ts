@@ -2,9 +2,12 @@
 // (batched over the whole graph, exact x-updates, global stopping rule) run to a tight tolerance, the
 // purely local fits (λ = 0) and the single global model (λ ≥ λ_crit).
 import { netlassoReference, reference } from '@gossamer/kernels';
+import { residualsFromSums, type GlobalResiduals } from './residuals.js';
 import { netlassoObjective, newtonLossOf, nodeLossValue, validateProblem, type NetlassoProblem } from './problem.js';
 
 const nl = netlassoReference;
+
+export { residualsFromSums, type GlobalResiduals };
 
 export interface ReferenceSolveOptions {
   /** ADMM penalty (default ρ0 + √λ with ρ0 = 1). */
@@ -117,13 +120,6 @@ export function solveNetlassoReference(p: NetlassoProblem, lambda: number, optio
   return { lambda, rho, x, z, u, theta, iterations, converged, objective: netlassoObjective(p, x, lambda).objective };
 }
 
-export interface GlobalResiduals {
-  primal: number;
-  dual: number;
-  epsPrimal: number;
-  epsDual: number;
-}
-
 /**
  * Global residuals and thresholds (ALGORITHMS.md §4) from the per-node statistics of node_residuals,
  * summed over nodes: r = ‖x − z‖ over all copies, s = ρ‖Aᵀ(z − z_old)‖, ‖Ax‖² = Σ_i deg_i‖x_i‖².
@@ -151,14 +147,6 @@ export function globalResiduals(
 }
 
 /** Residuals from the summed statistics [Σ r_i², Σ ‖Σ(z − z_old)‖², Σ deg_i‖x_i‖², Σ ‖z_i‖², Σ ‖Σ u‖²]. */
-export function residualsFromSums(sums: ArrayLike<number>, nodes: number, d: number, edges: number, rho: number, epsAbs: number, epsRel: number): GlobalResiduals {
-  return {
-    primal: Math.sqrt(sums[0]),
-    dual: rho * Math.sqrt(sums[1]),
-    epsPrimal: Math.sqrt(2 * edges * d) * epsAbs + epsRel * Math.max(Math.sqrt(sums[2]), Math.sqrt(sums[3])),
-    epsDual: Math.sqrt(nodes * d) * epsAbs + epsRel * rho * Math.sqrt(sums[4]),
-  };
-}
 
 type Evaluate = (x: Float64Array) => { value: number; gradient: Float64Array; hessian: Float64Array };
 

@@ -53,7 +53,13 @@ export function netlassoProblemFromSpec(spec: NetlassoProblemSpec, read: (path: 
   }
   if (typeof s.nodesCsv === 'string' && typeof s.edgesCsv === 'string') {
     if (!s.loss || typeof s.loss !== 'object') throw new Error('Network Lasso problem spec (CSV): "loss" must be an object, e.g. {"kind": "squared"}');
-    return parseNetlassoCsv(read(s.nodesCsv), read(s.edgesCsv), { loss: s.loss as NetlassoLoss, name: typeof s.name === 'string' ? s.name : undefined });
+    return parseNetlassoCsv(read(s.nodesCsv), read(s.edgesCsv), {
+      loss: s.loss as NetlassoLoss,
+      name: typeof s.name === 'string' ? s.name : undefined,
+      // Errors name the file and the line.
+      nodesSource: `nodes CSV ${String(s.nodesCsv)}`,
+      edgesSource: `edge list CSV ${String(s.edgesCsv)}`,
+    });
   }
   if (typeof s.json === 'string') return parseNetlassoJson(read(s.json));
   if (Array.isArray(s.nodes) && Array.isArray(s.edges)) return parseNetlassoJson(JSON.stringify(s));

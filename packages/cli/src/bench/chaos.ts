@@ -16,6 +16,7 @@ import { createRng } from '@gossamer/topology';
 import { startNatsServer } from '@gossamer/transport';
 import { resolveRunConfig, simulateRun, type RunConfig } from '@gossamer/worker';
 import type { BenchResult } from './types.js';
+import { percent } from '../format.js';
 
 export interface ChaosBenchOptions {
   workers?: number;
@@ -221,7 +222,6 @@ export async function benchChaos(options: ChaosBenchOptions = {}): Promise<Bench
   const recovery = s.faults.map((f) => f.recoveryMs).filter((v): v is number => v !== undefined);
   const count = (kind: FaultKind) => s.faults.filter((f) => f.kind === kind).length;
   const ms = (v: number | undefined) => (v === undefined ? '–' : Math.round(v));
-  const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).toFixed(2)}%`);
   return {
     name: 'chaos',
     columns: ['measure', 'value'],
@@ -234,7 +234,7 @@ export async function benchChaos(options: ChaosBenchOptions = {}): Promise<Bench
       ['back in the run ms (median / max)', `${ms(percentile(recovery, 0.5))} / ${ms(percentile(recovery, 1))}`],
       ['rounds lost (Σ over workers)', s.roundsLost],
       ['run completed', s.completed ? 'yes' : 'NO'],
-      ['merged accuracy / fault-free', `${pct(s.mergedAccuracy)} / ${pct(s.faultFreeAccuracy)}`],
+      ['merged accuracy / fault-free', `${percent(s.mergedAccuracy)} / ${percent(s.faultFreeAccuracy)}`],
       ['seconds', Math.round(s.seconds)],
     ],
     notes: [

@@ -2,6 +2,7 @@
 // on the same adapter, in the same process, on the same inputs.
 import { Gpu } from '@gossamer/gpu';
 import { MATMUL_DEFAULT_TILES, matmul, matmulFlops } from '@gossamer/kernels';
+import { createRng } from '@gossamer/topology';
 import { PeakRss, loadTfjsWebgpu, mib } from './common.js';
 import type { BenchResult } from './types.js';
 
@@ -43,11 +44,8 @@ function defaultReps(size: number, isSoftware: boolean): number {
 
 /** Deterministic inputs in [-1, 1). */
 function inputs(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
+  const next = createRng(seed).float; // timing only: any fixed stream does
+  return Float32Array.from({ length: n }, () => 2 * next() - 1);
 }
 
 export async function benchMatmul(options: MatmulBenchOptions = {}): Promise<BenchResult> {

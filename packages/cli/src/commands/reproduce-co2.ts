@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { barChart, lineChart } from '@gossamer/plot';
 import { resolveRunConfig, type RunConfig } from '@gossamer/worker';
 import { launchDistributed } from '../launch.js';
+import { markdownTable, percent, percentOf } from '../format.js';
 import { writePlot } from '../report/png.js';
 
 export interface Co2Variant {
@@ -126,8 +127,6 @@ export function co2RunMetrics(lines: readonly RoundLine[], batchSize: number): C
   };
 }
 
-const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).toFixed(2)}%`);
-
 export function formatCo2Table(results: readonly Co2Result[]): string {
   const reference = results.find((r) => r.bandwidthMbps === undefined)?.throughput;
   const head = ['variant', 'link', 'steps', 'samples/s', 'vs no-comm', 'waiting', 'MB sent/worker', 'test accuracy'];
@@ -136,14 +135,12 @@ export function formatCo2Table(results: readonly Co2Result[]): string {
     r.bandwidthMbps === undefined ? '–' : `${r.bandwidthMbps} Mbit/s`,
     String(r.steps),
     r.throughput.toFixed(0),
-    reference ? `${((100 * r.throughput) / reference).toFixed(0)}%` : '–',
-    `${(100 * r.waitShare).toFixed(0)}%`,
+    reference ? percentOf(r.throughput, reference, 0) : '–',
+    percent(r.waitShare, 0),
     r.sentMB.toFixed(1),
-    pct(r.accuracy),
+    percent(r.accuracy),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  return markdownTable(head, rows);
 }
 
 /** The claims of the issue, checked on the results (true/false per claim, with the numbers). */
@@ -155,10 +152,10 @@ export function co2Claims(results: readonly Co2Result[]): string[] {
     const ar = results.find((r) => r.name === 'all-reduce SGD' && r.bandwidthMbps === bw);
     if (!co2 || !ar || !noComm) continue;
     const ratio = co2.throughput / noComm.throughput;
-    claims.push(`${bw} Mbit/s: CO2 throughput ${(100 * ratio).toFixed(0)}% of no-communication (claim: ≥ 90%: ${ratio >= 0.9 ? 'holds' : 'does not hold'}); all-reduce SGD ${((100 * ar.throughput) / noComm.throughput).toFixed(0)}%`);
+    claims.push(`${bw} Mbit/s: CO2 throughput ${percent(ratio, 0)} of no-communication (claim: ≥ 90%: ${ratio >= 0.9 ? 'holds' : 'does not hold'}); all-reduce SGD ${percentOf(ar.throughput, noComm.throughput, 0)}`);
     if (co2.accuracy !== undefined && ar.accuracy !== undefined) {
       const gap = 100 * (ar.accuracy - co2.accuracy);
-      claims.push(`${bw} Mbit/s: CO2 final accuracy ${pct(co2.accuracy)} vs all-reduce SGD ${pct(ar.accuracy)} (claim: within 1 point: ${gap <= 1 ? 'holds' : 'does not hold'})`);
+      claims.push(`${bw} Mbit/s: CO2 final accuracy ${percent(co2.accuracy)} vs all-reduce SGD ${percent(ar.accuracy)} (claim: within 1 point: ${gap <= 1 ? 'holds' : 'does not hold'})`);
     }
   }
   return claims;

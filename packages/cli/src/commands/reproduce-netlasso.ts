@@ -20,6 +20,7 @@ import {
   solveNetlassoReference,
   testMetric,
   type ClusteredProblemOptions,
+  type ConvergenceRow,
   type KddQuadraticResult,
   type NetlassoProblem,
   type ReferenceSolution,
@@ -32,6 +33,7 @@ import { startNatsServer } from '@gossamer/transport';
 import { runChildren, type ChildFailure } from '../processes.js';
 import { decodeFloat32, type NetlassoWorkerOutput } from './netlasso-worker.js';
 import { writePlot } from '../report/png.js';
+import { markdownTable, percent } from '../format.js';
 
 export interface NetlassoKddConfig {
   problem: ClusteredProblemOptions;
@@ -137,14 +139,13 @@ export async function runNetlassoProcesses(o: {
   return { label: o.label, workers: o.workers, outputs, failures, seconds: (performance.now() - started) / 1000, workersAgree };
 }
 
-export interface ConvergenceRow {
-  epsAbs: number;
-  epsRel: number;
-  iterations: number;
+/**
+ * The library's convergence row as measured over worker processes. Always the decentralized rule, so
+ * `stopping` is left out (results.json stays as it was); the halt and wait columns are added.
+ */
+export interface ProcessConvergenceRow extends Omit<ConvergenceRow, 'stopping'> {
   haltDetectedAt: number | null;
   diameterBound: number;
-  relativeGap: number;
-  msPerIteration: number;
   /** Share of the run's time spent waiting for neighbours' messages (w0). */
   waitShare: number;
 }
@@ -172,7 +173,7 @@ export interface PathRow {
 export interface KddResult extends Omit<KddQuadraticResult, 'convergence' | 'path'> {
   workers: number;
   cutEdges: number;
-  convergence: ConvergenceRow[];
+  convergence: ProcessConvergenceRow[];
   path: PathRow[];
   workersAgree: boolean;
   processSeconds: number;
@@ -205,7 +206,7 @@ async function runKdd(outDir: string, config: NetlassoKddConfig, url: string, ad
   );
   let processSeconds = 0;
   let agree = true;
-  const convergence: ConvergenceRow[] = [];
+  const convergence: ProcessConvergenceRow[] = [];
   const lambda0 = config.convergenceLambda;
   let t = performance.now();
   const optimum0 = solveNetlassoReference(p, lambda0, { rho: 1, epsAbs: REFERENCE_EPS, epsRel: REFERENCE_EPS });
@@ -301,15 +302,11 @@ export function netlassoTrafficOptions(quick: boolean): TrafficDemoOptions {
 
 // ---- tables ---------------------------------------------------------------------------------------
 
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
-}
+const table = (head: readonly string[], rows: readonly (readonly string[])[]): string => markdownTable(head, rows);
 
 const exp = (v: number | null, digits = 1): string => (v === null || !Number.isFinite(v) ? '–' : v.toExponential(digits));
 const fixed = (v: number | null, digits: number): string => (v === null || !Number.isFinite(v) ? '–' : v.toFixed(digits));
-const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '–');
+const pct = (v: number): string => percent(v, 1);
 
 export function formatConvergenceTable(k: KddResult, lambda: number): string {
   return table(

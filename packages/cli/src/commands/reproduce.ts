@@ -4,6 +4,7 @@ import { barChart, lineChart } from '@gossamer/plot';
 import { resolveRunConfig, type RunConfig } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
 import { launchDistributed, type LaunchSummary } from '../launch.js';
+import { markdownTable, percent } from '../format.js';
 import { parseBandwidths, reproduceCo2 } from './reproduce-co2.js';
 import { reproduceNetlasso } from './reproduce-netlasso.js';
 import { writePlot } from '../report/png.js';
@@ -63,11 +64,11 @@ export function singleMergeClaims(results: readonly VariantResult[]): string[] {
   const gap = points(allReduce.meanLocalAccuracy, merged.mergedAccuracy);
   const chance = 1 / 10;
   return [
-    `(a) merged model vs mean local model: ${pct(merged.mergedAccuracy)} vs ${pct(merged.meanLocalAccuracy)} (+${margin.toFixed(1)} points; r = 0.2: ${pct(sparse.mergedAccuracy)} vs ${pct(sparse.meanLocalAccuracy)}) — claim: far above: ${holds(margin >= 5)}`,
-    `(b) no communication, merged: ${pct(noComm.mergedAccuracy)} (chance 10%) — claim: far below the communicating merge: ${holds((noComm.mergedAccuracy ?? 1) < chance + 0.5 * ((merged.mergedAccuracy ?? 0) - chance))}`,
-    `(c) late vs early window (mean local): ${pct(late.meanLocalAccuracy)} vs ${pct(early.meanLocalAccuracy)} — claim: late beats early: ${holds((late.meanLocalAccuracy ?? 0) > (early.meanLocalAccuracy ?? 1))}`,
-    `(d) final merge vs all-reduce SGD: ${pct(merged.mergedAccuracy)} vs ${pct(allReduce.meanLocalAccuracy)} (${gap.toFixed(1)} points below) — claim: within 2 points: ${holds(gap <= 2)}`,
-    `(e) 5 gossip rounds instead of the exact merge: ${pct(gossip5.mergedAccuracy)} vs ${pct(merged.mergedAccuracy)} — claim: stays close (within 1 point): ${holds(Math.abs(points(gossip5.mergedAccuracy, merged.mergedAccuracy)) <= 1)}`,
+    `(a) merged model vs mean local model: ${percent(merged.mergedAccuracy)} vs ${percent(merged.meanLocalAccuracy)} (+${margin.toFixed(1)} points; r = 0.2: ${percent(sparse.mergedAccuracy)} vs ${percent(sparse.meanLocalAccuracy)}) — claim: far above: ${holds(margin >= 5)}`,
+    `(b) no communication, merged: ${percent(noComm.mergedAccuracy)} (chance 10%) — claim: far below the communicating merge: ${holds((noComm.mergedAccuracy ?? 1) < chance + 0.5 * ((merged.mergedAccuracy ?? 0) - chance))}`,
+    `(c) late vs early window (mean local): ${percent(late.meanLocalAccuracy)} vs ${percent(early.meanLocalAccuracy)} — claim: late beats early: ${holds((late.meanLocalAccuracy ?? 0) > (early.meanLocalAccuracy ?? 1))}`,
+    `(d) final merge vs all-reduce SGD: ${percent(merged.mergedAccuracy)} vs ${percent(allReduce.meanLocalAccuracy)} (${gap.toFixed(1)} points below) — claim: within 2 points: ${holds(gap <= 2)}`,
+    `(e) 5 gossip rounds instead of the exact merge: ${percent(gossip5.mergedAccuracy)} vs ${percent(merged.mergedAccuracy)} — claim: stays close (within 1 point): ${holds(Math.abs(points(gossip5.mergedAccuracy, merged.mergedAccuracy)) <= 1)}`,
   ];
 }
 
@@ -81,14 +82,9 @@ function readCurve(runDir: string): [number, number][] {
   return [...byRound.entries()].sort((a, b) => a[0] - b[0]).map(([r, accs]) => [r + 1, accs.reduce((a, b) => a + b, 0) / accs.length]);
 }
 
-const pct = (v: number | undefined) => (v === undefined ? '–' : `${(100 * v).toFixed(2)}%`);
-
 export function formatSingleMergeTable(results: readonly VariantResult[]): string {
-  const rows = results.map((r) => [r.name, pct(r.meanLocalAccuracy), pct(r.mergedAccuracy), `${(r.elapsedMs / 1000).toFixed(0)} s`]);
-  const head = ['variant', 'mean local acc', 'merged acc', 'time'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  const rows = results.map((r) => [r.name, percent(r.meanLocalAccuracy), percent(r.mergedAccuracy), `${(r.elapsedMs / 1000).toFixed(0)} s`]);
+  return markdownTable(['variant', 'mean local acc', 'merged acc', 'time'], rows);
 }
 
 async function reproduceSingleMerge(outDir: string, quick: boolean, adapter: string | undefined): Promise<void> {

@@ -13,6 +13,7 @@ import { choiceFlag, flagKinds as k, numberFlag, type NumberKind } from '../flag
 import { runNetlassoProcesses } from './reproduce-netlasso.js';
 import { parseLambdas, readProblemSpec } from './netlasso-worker.js';
 import { ProgressView } from '../progress.js';
+import { percent } from '../format.js';
 
 type Values = Record<string, string | boolean | string[] | boolean[] | undefined>;
 
@@ -311,7 +312,7 @@ export const train: Command = {
       writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
       if (!json) {
         console.log(
-          `done: test accuracy ${(100 * result.testAccuracy).toFixed(2)}%, test loss ${result.testLoss.toFixed(4)} after ${result.steps} steps` +
+          `done: test accuracy ${percent(result.testAccuracy)}, test loss ${result.testLoss.toFixed(4)} after ${result.steps} steps` +
             `${abort.signal.aborted ? ' (interrupted)' : ''}\nrun directory: ${runDir} (config.json, metrics.jsonl, model.ckpt, summary.json)`,
         );
       }

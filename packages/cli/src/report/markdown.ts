@@ -1,6 +1,7 @@
 // report.md: the run's configuration, its final metrics and links to its plots, as markdown (pure).
 import { basename } from 'node:path';
 import { formatDuration } from '../progress.js';
+import { markdownTable, percent } from '../format.js';
 import { groupByType, hasWorker, humanize, KNOWN_TYPES, metricFieldsOf, SUMMARY_TYPES, xFieldOf } from './plan.js';
 import type { MetricEvent } from './read.js';
 
@@ -15,20 +16,15 @@ export interface ReportInput {
   generatedAt: Date;
 }
 
-/** A markdown table cell: no pipes or line breaks may leak into the table. */
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  return [`| ${header.map(cell).join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
+  return markdownTable(header, rows, { padded: false }).split('\n');
 }
 
 /** Numbers as people read them: accuracies in percent, durations in ms or s, integers whole, others to 4 significant digits. */
 export function formatMetric(field: string, value: unknown): string {
   if (typeof value !== 'number') return value === undefined || value === null ? '–' : String(value);
   if (!Number.isFinite(value)) return String(value);
-  if (/accuracy/i.test(field) && value >= 0 && value <= 1) return `${(100 * value).toFixed(2)}%`;
+  if (/accuracy/i.test(field) && value >= 0 && value <= 1) return percent(value);
   if (/Ms$/.test(field)) return value < 10_000 ? `${Number(value.toPrecision(3))} ms` : formatDuration(value);
   if (Number.isInteger(value)) return String(value);
   return String(Number(value.toPrecision(4)));

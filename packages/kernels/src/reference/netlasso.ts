@@ -1,39 +1,15 @@
 // Float64 references of shaders/netlasso.wgsl (Network Lasso node updates, ALGORITHMS.md §4), with the
 // same layouts as src/netlasso.ts, plus the local losses themselves (value, gradient, Hessian), which
 // the centralized float64 solver of @gossamer/algorithms reuses.
+//
+// The loss codes, layouts and ridge normal equations are production code (src/netlasso-host.ts), and
+// the eigensolver is @gossamer/topology's: imported, not copied, so the reference checks the same ones.
+import { NEWTON_LOSS_CODE, ridgeNormalEquations, type NewtonLoss, type NewtonLossKind, type NodeCopies, type NodeSamples } from '../netlasso-host.js';
+
+export { NEWTON_LOSS_CODE, ridgeNormalEquations, type NewtonLoss, type NewtonLossKind, type NodeCopies, type NodeSamples };
+export { symmetricEigen } from '@gossamer/topology';
+
 type Vec = ArrayLike<number>;
-
-/** Losses solved by Newton steps (shaders/netlasso.wgsl's LOSS override, in this order). */
-export type NewtonLossKind = 'logistic' | 'squaredHinge' | 'smoothedHinge' | 'ocsvm';
-
-export const NEWTON_LOSS_CODE: Readonly<Record<NewtonLossKind, number>> = { logistic: 0, squaredHinge: 1, smoothedHinge: 2, ocsvm: 3 };
-
-/**
- * A Newton-solved local loss. Margin losses: f(x) = (μ/2)‖x‖² + C Σ_s ℓ(y_s a_sᵀx).
- * One-class SVM (x = (w, r), d = featureDim + 1): f = ½‖w‖² − r + (1/(ν n_i)) Σ_s H_h(r − wᵀφ_s);
- * here `scale` = 1/ν and `mu` is unused.
- */
-export interface NewtonLoss {
-  readonly kind: NewtonLossKind;
-  readonly mu: number;
-  readonly scale: number;
-  /** h of the smoothed hinges (ignored by logistic and squared hinge). */
-  readonly smoothing: number;
-}
-
-/** Node i's copies: list[start[i] .. start[i+1]) are the rows of z/u held for i's edges. */
-export interface NodeCopies {
-  readonly start: Vec;
-  readonly list: Vec;
-}
-
-/** Training samples: node i's are start[i] .. start[i+1]; features row-major [S × featureDim]. */
-export interface NodeSamples {
-  readonly features: Vec;
-  readonly labels: Vec;
-  readonly start: Vec;
-  readonly featureDim: number;
-}
 
 /** The sample loss ℓ(m) and its first two derivatives. */
 export function sampleLoss(kind: NewtonLossKind, m: number, h: number): [number, number, number] {
@@ -176,22 +152,6 @@ export function xUpdateRidge(samples: NodeSamples, mu: number, z: Vec, u: Vec, c
   return x;
 }
 
-/** 2AᵀA + 2μI and 2Aᵀb of node i's samples. */
-export function ridgeNormalEquations(samples: NodeSamples, node: number, d: number, mu: number): { gram: Float64Array; atb: Float64Array } {
-  const gram = new Float64Array(d * d);
-  const atb = new Float64Array(d);
-  const p = samples.featureDim;
-  for (let s = samples.start[node]; s < samples.start[node + 1]; s++) {
-    for (let r = 0; r < d; r++) {
-      const ar = samples.features[s * p + r];
-      atb[r] += 2 * ar * samples.labels[s];
-      for (let c = 0; c < d; c++) gram[r * d + c] += 2 * ar * samples.features[s * p + c];
-    }
-  }
-  for (let k = 0; k < d; k++) gram[k * d + k] += 2 * mu;
-  return { gram, atb };
-}
-
 /**
  * `steps` Newton steps (stopping early when ‖δ‖ ≤ tol (1 + ‖x‖), tol > 0) on
  * f_i(x) + (ρ/2) Σ_j ‖x − z_ij + u_ij‖² from x0, all nodes.
@@ -283,50 +243,3 @@ export function nodeResiduals(x: Vec, z: Vec, zOld: Vec, u: Vec, copies: NodeCop
   return out;
 }
 
-/**
- * Symmetric eigendecomposition M = Q diag(eig) Qᵀ (dense d × d, cyclic Jacobi, float64); Q row-major
- * with the eigenvectors as columns. For the ridge factor cache (d small).
- */
-export function symmetricEigen(m: Vec, d: number): { q: Float64Array; eig: Float64Array } {
-  const a = Float64Array.from(m);
-  const q = new Float64Array(d * d);
-  for (let k = 0; k < d; k++) q[k * d + k] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let diag = 0;
-    for (let r = 0; r < d; r++) {
-      diag += a[r * d + r] ** 2;
-      for (let c = r + 1; c < d; c++) off += a[r * d + c] ** 2;
-    }
-    if (off <= 1e-30 * Math.max(diag, 1e-300)) break;
-    for (let r = 0; r < d; r++) {
-      for (let c = r + 1; c < d; c++) {
-        const arc = a[r * d + c];
-        if (arc === 0) continue;
-        const tau = (a[c * d + c] - a[r * d + r]) / (2 * arc);
-        const t = Math.sign(tau || 1) / (Math.abs(tau) + Math.sqrt(1 + tau * tau));
-        const cs = 1 / Math.sqrt(1 + t * t);
-        const sn = t * cs;
-        for (let k = 0; k < d; k++) {
-          const akr = a[k * d + r];
-          const akc = a[k * d + c];
-          a[k * d + r] = cs * akr - sn * akc;
-          a[k * d + c] = sn * akr + cs * akc;
-        }
-        for (let k = 0; k < d; k++) {
-          const ark = a[r * d + k];
-          const ack = a[c * d + k];
-          a[r * d + k] = cs * ark - sn * ack;
-          a[c * d + k] = sn * ark + cs * ack;
-        }
-        for (let k = 0; k < d; k++) {
-          const qkr = q[k * d + r];
-          const qkc = q[k * d + c];
-          q[k * d + r] = cs * qkr - sn * qkc;
-          q[k * d + c] = sn * qkr + cs * qkc;
-        }
-      }
-    }
-  }
-  return { q, eig: Float64Array.from({ length: d }, (_, k) => a[k * d + k]) };
-}
