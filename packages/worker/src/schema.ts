@@ -161,8 +161,8 @@ const optimizerSchema = z.discriminatedUnion(
 ).describe('optimizer and its hyper-parameters');
 
 /** Rejects fields a run would silently ignore (a typo), listing the known ones. */
-const unknownField = (known: () => string[], prefix = '') => (iss: { code?: string; keys?: string[] }) =>
-  iss.code === 'unrecognized_keys' ? `${prefix}unknown field "${iss.keys?.[0]}" (known: ${known().join(', ')})` : undefined;
+const unknownField = (known: () => string[]) => (iss: { code?: string; keys?: string[] }) =>
+  iss.code === 'unrecognized_keys' ? `unknown field (known: ${known().join(', ')})` : undefined;
 
 const outerShape = {
   alpha: z.number({ error: says('a number') }).describe('outer learning rate α (default 1)').optional(),
@@ -173,7 +173,7 @@ const outerShape = {
   gamma: positive('slowmo base learning rate γ (default 1)').optional(),
   resyncEvery: nonNegativeInt('copy the anchors from the canonical worker every N rounds (0: only on membership changes)').optional(),
 };
-const outerSchema = z.strictObject(outerShape, { error: unknownField(() => Object.keys(outerShape), 'has an ') }).describe('co2 / slowmo options');
+const outerSchema = z.strictObject(outerShape, { error: unknownField(() => Object.keys(outerShape)) }).describe('co2 / slowmo options');
 
 /**
  * A run config file: every field optional (resolveRunConfig fills the defaults). A resolved config
@@ -238,7 +238,18 @@ export function checkRunConfig(value: unknown): void {
   const issue = result.error.issues[0];
   const field = issue.path.map(String).join('.');
   // A grammar's own message names its top-level field already (`unknown schedule "x": ...`).
-  const message = field === '' ? issue.message : issue.code !== 'custom' ? `${field} ${issue.message}` : issue.path.length > 1 ? `${field}: ${issue.message}` : issue.message;
+  // An unknown field is named by its whole path (`outer.tau is an unknown field (known: …)`).
+  const unknown = issue.code === 'unrecognized_keys' ? [...issue.path.map(String), issue.keys[0]].join('.') : undefined;
+  const message =
+    unknown !== undefined
+      ? `${unknown} is an ${issue.message}`
+      : field === ''
+        ? issue.message
+        : issue.code !== 'custom'
+          ? `${field} ${issue.message}`
+          : issue.path.length > 1
+            ? `${field}: ${issue.message}`
+            : issue.message;
   throw new RunConfigError(field, message);
 }
 

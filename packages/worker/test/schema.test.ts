@@ -34,8 +34,8 @@ describe('runConfigSchema', () => {
     [{ optimizer: { kind: 'sgd', lr: -1 } }, 'optimizer.lr', 'optimizer.lr must be a non-negative number, got -1'],
     [{ outer: { beta: 1 } }, 'outer.beta', 'outer.beta must be in [0, 1), got 1'],
     [{ outer: { penalty: 'huge' } }, 'outer.penalty', 'outer.penalty: penalty "huge"'],
-    [{ outer: { betta: 0.1 } }, 'outer', 'outer has an unknown field "betta" (known: alpha, beta,'],
-    [{ wrokers: 4 }, '', 'unknown field "wrokers" (known: algo, workers,'],
+    [{ outer: { betta: 0.1 } }, 'outer', 'outer.betta is an unknown field (known: alpha, beta,'],
+    [{ wrokers: 4 }, '', 'wrokers is an unknown field (known: algo, workers,'],
     [{ processes: 3, workers: 2 }, 'processes', 'processes (3) > workers (2)'],
     [{ bandwidthMbps: 0 }, 'bandwidthMbps', 'bandwidthMbps must be a positive number, got 0'],
   ])('%j: names %s', (partial, field, message) => {
