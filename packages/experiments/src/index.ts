@@ -3,4 +3,6 @@
 export * from './plugin.js';
 export * from './single-merge.js';
 export * from './co2.js';
-export * from './netlasso.js';
+export * from './netlasso/benchmarks.js';
+export * from './netlasso/traffic.js';
+export * from './netlasso/reproduce.js';

@@ -2,7 +2,7 @@
 // the reproductions by name, each writing its runs, tables and plots into the output directory.
 import { UsageError, type ReproducePlugin } from '@gossamer/cli';
 import { parseBandwidths, reproduceCo2 } from './co2.js';
-import { reproduceNetlasso } from './netlasso.js';
+import { reproduceNetlasso } from './netlasso/reproduce.js';
 import { reproduceSingleMerge } from './single-merge.js';
 
 export const reproducePlugin: ReproducePlugin = {

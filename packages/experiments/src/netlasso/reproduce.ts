@@ -13,22 +13,18 @@ import {
   localFits,
   netlassoObjective,
   netlassoProblemFromSpec,
-  oracleGroupMeans,
-  reproduceTrafficIncidents,
   solveNetlassoReference,
   testMetric,
   type ClusteredProblemOptions,
-  type ConvergenceRow,
-  type KddQuadraticResult,
   type NetlassoProblem,
   type ReferenceSolution,
-  type TrafficDemoOptions,
-  type TrafficDemoResult,
 } from '@gossamer/algorithms';
 import { decodeFloat32, markdownTable, percent, runNetlassoProcesses, writePlot } from '@gossamer/cli';
 import { Gpu } from '@gossamer/gpu';
 import { barChart, facetLines } from '@gossamer/plot';
 import { startNatsServer } from '@gossamer/transport';
+import { oracleGroupMeans, type ConvergenceRow, type KddQuadraticResult } from './benchmarks.js';
+import { reproduceTrafficIncidents, type TrafficDemoOptions, type TrafficDemoResult } from './traffic.js';
 
 export interface NetlassoKddConfig {
   problem: ClusteredProblemOptions;
