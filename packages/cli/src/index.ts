@@ -10,4 +10,4 @@ export { decodeFloat32, decodeInt32, netlassoOptionsFrom, parseLambdas, type Net
 export { runConfigFrom } from './commands/train.js';
 export { markdownTable, percent, percentOf, type MarkdownTableOptions } from './format.js';
 export { svgToPng, writePlot } from './report/png.js';
-export { type ReproducePlugin, type ReproduceOptions } from './commands/reproduce.js';
+export { EXPERIMENTS_PACKAGE, loadReproducePlugin, type ReproducePlugin, type ReproduceOptions } from './commands/reproduce.js';
