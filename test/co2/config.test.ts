@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bandwidthLimitOf, resolveRunConfig } from '@gossamer/worker';
-import { runConfigFrom } from '../../packages/cli/src/commands/train.js';
-import { co2Claims, co2Experiment, co2RunMetrics, formatCo2Table } from '../../packages/cli/src/commands/reproduce-co2.js';
+import { runConfigFrom } from '@gossamer/cli';
+import { co2Claims, co2Experiment, co2RunMetrics, formatCo2Table } from '@gossamer/experiments';
 
 // The run-config and CLI surface of CO2 / Local SGD / SlowMo, and the reproduction's arithmetic.
 

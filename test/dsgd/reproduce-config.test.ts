@@ -2,7 +2,7 @@
 // when the numbers support the claim.
 import { describe, expect, it } from 'vitest';
 import { resolveRunConfig } from '@gossamer/worker';
-import { singleMergeClaims, singleMergeVariants, type VariantResult } from '../../packages/cli/src/commands/reproduce.js';
+import { singleMergeClaims, singleMergeVariants, type VariantResult } from '@gossamer/experiments';
 
 const result = (name: string, meanLocalAccuracy: number, mergedAccuracy?: number): VariantResult => ({
   name,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { netlassoProblemFromSpec, solveNetlassoReference, type NetlassoProblemSpec } from '@gossamer/algorithms';
 import { resolveRunConfig, simulateRun, type RunConfig } from '@gossamer/worker';
-import type { NetlassoWorkerOutput } from '../../packages/cli/src/commands/netlasso-worker.js';
+import type { NetlassoWorkerOutput } from '@gossamer/cli';
 import { finalParams, runScratch, sleep, startHostCommand, startHostWorker, until, useHostBed, type HostBed, type HostWorker } from '../support/hosts.js';
 import type { RunLine } from '../support/runs.js';
 

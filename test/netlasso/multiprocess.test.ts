@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { netlassoAssignment, netlassoProblemFromSpec, solveNetlasso, solveNetlassoReference, workerLayout, type NetlassoOptions, type NetlassoProblemSpec } from '@gossamer/algorithms';
-import { decodeFloat32, decodeInt32, type NetlassoWorkerOutput } from '../../packages/cli/src/commands/netlasso-worker.js';
+import { decodeFloat32, decodeInt32, type NetlassoWorkerOutput } from '@gossamer/cli';
 import { uniqueRunId } from '../../packages/transport/test/nats-harness.js';
 import { useGpu } from '../support/gpu.js';
 import { useNetlassoBed, type NetlassoExit } from '../support/netlasso-workers.js';

@@ -1,8 +1,7 @@
 // The netlasso-worker command's option parsing (no processes, no GPU).
 import { describe, expect, it } from 'vitest';
 import { lambdaPath } from '@gossamer/algorithms';
-import { UsageError } from '../../packages/cli/src/command.js';
-import { netlassoOptionsFrom, parseLambdas } from '../../packages/cli/src/commands/netlasso-worker.js';
+import { netlassoOptionsFrom, parseLambdas, UsageError } from '@gossamer/cli';
 
 describe('netlasso-worker options', () => {
   it('--lambdas: a list, or path:start,factor,count (λ = 0 first); bad input is a usage error', () => {

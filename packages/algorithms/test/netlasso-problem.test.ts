@@ -15,7 +15,6 @@ import {
   netlassoProblemFromSpec,
   parseNetlassoCsv,
   parseNetlassoJson,
-  rocAuc,
   roadNetwork,
   solveNetlassoReference,
   stoppingDiameter,
@@ -133,11 +132,6 @@ describe('metrics', () => {
     expect(adjustedRandIndex([0, 0, 1, 1, 2, 2], [5, 5, 3, 3, 9, 9])).toBe(1);
     // Known value: sklearn.metrics.adjusted_rand_score([0,0,0,1,1,1], [0,0,1,1,2,2]) = 0.24242424...
     expect(adjustedRandIndex([0, 0, 0, 1, 1, 1], [0, 0, 1, 1, 2, 2])).toBeCloseTo(0.242424242, 8);
-  });
-
-  it('ROC AUC by ranks, ties counted half', () => {
-    expect(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBe(0.75);
-    expect(rocAuc([1, 1, 1, 1], [0, 1, 0, 1])).toBe(0.5);
   });
 
   it('clusters are the components of consensus edges', () => {

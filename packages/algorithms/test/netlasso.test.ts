@@ -12,7 +12,6 @@ import {
   solveNetlassoReference,
   testMetric,
   broadcastModel,
-  reproduceTrafficIncidents,
   type NetlassoLoss,
   type NetlassoOptions,
 } from '@gossamer/algorithms';
@@ -173,24 +172,5 @@ describe('Network Lasso ADMM (Newton and ridge losses)', () => {
     const global = testMetric(p, broadcastModel(globalFit(p), p.graph.n));
     expect(single.metric!).toBeGreaterThan(local);
     expect(single.metric!).toBeGreaterThan(global);
-  });
-});
-
-describe('traffic incident demo (tiny)', () => {
-  it('fuses one-class SVMs over road regions and scores all four methods', async () => {
-    const r = await reproduceTrafficIncidents(
-      { gpu: gpu() },
-      { rows: 3, cols: 4, regions: 4, intervalsPerDay: 24, trainDays: 1, validationDays: 1, testDays: 1, incidentsPerDay: 3, samplesPerRegion: 12, lambdas: [0, 1] },
-    );
-    expect(r.sensors).toBe(12);
-    expect(r.methods.map((m) => m.method)).toEqual(['centralized', 'local', 'federated averaging', 'network lasso']);
-    for (const m of r.methods) {
-      expect(m.auc, m.method).toBeGreaterThan(0.5);
-      expect(m.falseAlarmRate).toBeGreaterThanOrEqual(0);
-      expect(m.falseAlarmRate).toBeLessThan(0.5);
-      expect(m.detectionRate).toBeGreaterThan(0);
-    }
-    expect(r.path.map((q) => q.lambda)).toEqual([0, 1]);
-    expect(r.path.every((q) => q.iterations > 0)).toBe(true);
   });
 });

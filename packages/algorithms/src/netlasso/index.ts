@@ -6,5 +6,5 @@ export * from './reference.js';
 export * from './layout.js';
 export * from './engine.js';
 export * from './run.js';
-export * from './reproduce.js';
+export { gaussian } from './random.js';
 export * from './spec.js';

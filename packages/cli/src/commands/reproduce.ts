@@ -1,135 +1,56 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// `gossamer reproduce <name>`: a plugin boundary. The reproductions (their experiment configs, the
+// orchestration of their runs, reference solves, claim checks, tables and plots) live in the
+// @gossamer/experiments package, which depends on @gossamer/cli and the library, never the reverse.
+// This command owns only the flags and the help text, so `gossamer --help` and
+// `gossamer reproduce --help` work without it; `run` loads the package at run time with a dynamic
+// import whose specifier is a variable (so neither tsc nor the build order sees a dependency on it),
+// checks that it exports a ReproducePlugin, and says what to do when it is not installed.
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { barChart, lineChart } from '@gossamer/plot';
-import { resolveRunConfig, type RunConfig } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
-import { launchDistributed, type LaunchSummary } from '../launch.js';
-import { markdownTable, percent } from '../format.js';
-import { parseBandwidths, reproduceCo2 } from './reproduce-co2.js';
-import { reproduceNetlasso } from './reproduce-netlasso.js';
-import { writePlot } from '../report/png.js';
 
-interface Variant {
-  name: string;
-  /** What the variant shows (ALGORITHMS.md §2 claims). */
-  role: string;
-  config: Partial<RunConfig>;
+/** The package `gossamer reproduce` loads its reproductions from. */
+export const EXPERIMENTS_PACKAGE = '@gossamer/experiments';
+
+export interface ReproduceOptions {
+  /** Fewer workers and rounds, a smaller model (a smoke test, not the reproduction). */
+  quick: boolean;
+  /** WebGPU adapter preference, as the flag gave it. */
+  adapter?: string;
+  /** `--bandwidths` as given (co2: link speeds in Mbit/s, comma-separated). */
+  bandwidths?: string;
 }
 
-export interface VariantResult extends LaunchSummary {
-  name: string;
-  role: string;
-  /** Mean local test accuracy by round (evaluation rounds). */
-  curve: [number, number][];
+/** What @gossamer/experiments exports as `reproducePlugin`. */
+export interface ReproducePlugin {
+  /** The names `gossamer reproduce <name>` accepts, in the order help lists them. */
+  reproductions: readonly string[];
+  /** Runs one reproduction into `outDir` (created); bad input is thrown as a UsageError. */
+  reproduce(name: string, outDir: string, options: ReproduceOptions): Promise<void>;
 }
 
-/** The single-merge reproduction (Zhu et al., ICLR 2026) at small scale: MNIST, Dirichlet α = 0.1. */
-export function singleMergeVariants(quick: boolean): { base: Partial<RunConfig>; variants: Variant[] } {
-  const workers = quick ? 8 : 16;
-  const rounds = quick ? 20 : 100;
-  // Softmax regression, one local step per round: 100 rounds of 16 workers fit in ~15 minutes on a
-  // 2-core machine with a software adapter, and the merged model has converged far enough for the
-  // paper's claims to be visible (an MLP needs 200+ rounds for (d); see the README).
-  const base: Partial<RunConfig> = {
-    dataset: { kind: 'mnist' },
-    model: 'softmax',
-    optimizer: { kind: 'momentum', lr: 0.05, momentum: 0.9 },
-    batchSize: 32,
-    workers,
-    processes: Math.min(4, workers),
-    partition: { kind: 'dirichlet', alpha: 0.1 },
-    localSteps: 1,
-    rounds,
-    evalEvery: Math.max(1, rounds / 4),
-    seed: 0,
-  };
-  const variants: Variant[] = [
-    { name: 'all-reduce SGD', role: 'server-equivalent baseline: gradients averaged every step', config: { algo: 'allreduce' } },
-    { name: 'gossip r=1 + final merge', role: 'one random peer a round (pairwise averaging), one exact merge at the end', config: { algo: 'dsgd', schedule: 'final-merge:1', merge: 'exact' } },
-    { name: 'gossip r=1 + 5 gossip rounds', role: 'the exact merge replaced by 5 rounds of exponential-graph gossip', config: { algo: 'dsgd', schedule: 'final-merge:1', merge: 'gossip:5' } },
-    { name: 'sparse r=0.2 + final merge', role: "the paper's R 0.2: a random peer with probability 0.2 a round, one exact merge", config: { algo: 'dsgd', schedule: 'final-merge:0.2', merge: 'exact' } },
-    { name: 'no communication + merge', role: 'never-communicating models, merged at the end', config: { algo: 'local', merge: 'exact' } },
-    { name: 'early window (first 25%)', role: 'full averaging in the first quarter of rounds only', config: { algo: 'dsgd', schedule: 'window:0:0.25', merge: 'exact' } },
-    { name: 'late window (last 25%)', role: 'the same amount of full averaging in the last quarter', config: { algo: 'dsgd', schedule: 'late:0.75', merge: 'exact' } },
-  ];
-  return { base, variants };
+function isPlugin(value: unknown): value is ReproducePlugin {
+  const p = value as Partial<ReproducePlugin> | undefined;
+  return !!p && Array.isArray(p.reproductions) && typeof p.reproduce === 'function';
 }
 
-/** The claims of ALGORITHMS.md §2 / the issue, checked on the results of singleMergeVariants' runs. */
-export function singleMergeClaims(results: readonly VariantResult[]): string[] {
-  const [allReduce, merged, gossip5, sparse, noComm, early, late] = results;
-  const holds = (ok: boolean) => (ok ? 'holds' : 'does not hold');
-  const points = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? Number.NaN : 100 * (a - b));
-  const margin = points(merged.mergedAccuracy, merged.meanLocalAccuracy);
-  const gap = points(allReduce.meanLocalAccuracy, merged.mergedAccuracy);
-  const chance = 1 / 10;
-  return [
-    `(a) merged model vs mean local model: ${percent(merged.mergedAccuracy)} vs ${percent(merged.meanLocalAccuracy)} (+${margin.toFixed(1)} points; r = 0.2: ${percent(sparse.mergedAccuracy)} vs ${percent(sparse.meanLocalAccuracy)}) — claim: far above: ${holds(margin >= 5)}`,
-    `(b) no communication, merged: ${percent(noComm.mergedAccuracy)} (chance 10%) — claim: far below the communicating merge: ${holds((noComm.mergedAccuracy ?? 1) < chance + 0.5 * ((merged.mergedAccuracy ?? 0) - chance))}`,
-    `(c) late vs early window (mean local): ${percent(late.meanLocalAccuracy)} vs ${percent(early.meanLocalAccuracy)} — claim: late beats early: ${holds((late.meanLocalAccuracy ?? 0) > (early.meanLocalAccuracy ?? 1))}`,
-    `(d) final merge vs all-reduce SGD: ${percent(merged.mergedAccuracy)} vs ${percent(allReduce.meanLocalAccuracy)} (${gap.toFixed(1)} points below) — claim: within 2 points: ${holds(gap <= 2)}`,
-    `(e) 5 gossip rounds instead of the exact merge: ${percent(gossip5.mergedAccuracy)} vs ${percent(merged.mergedAccuracy)} — claim: stays close (within 1 point): ${holds(Math.abs(points(gossip5.mergedAccuracy, merged.mergedAccuracy)) <= 1)}`,
-  ];
-}
-
-function readCurve(runDir: string): [number, number][] {
-  const byRound = new Map<number, number[]>();
-  for (const line of readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n')) {
-    if (!line) continue;
-    const e = JSON.parse(line) as { type: string; round?: number; accuracy?: number };
-    if (e.type === 'round' && e.round !== undefined && e.accuracy !== undefined) byRound.set(e.round, [...(byRound.get(e.round) ?? []), e.accuracy]);
+/** Loads the reproductions; a clear error if the package is not installed (or not built). */
+export async function loadReproducePlugin(specifier: string = EXPERIMENTS_PACKAGE): Promise<ReproducePlugin> {
+  let module: { reproducePlugin?: unknown };
+  try {
+    module = (await import(specifier)) as { reproducePlugin?: unknown };
+  } catch (e) {
+    const error = e as NodeJS.ErrnoException;
+    if (error.code === 'ERR_MODULE_NOT_FOUND' && error.message.includes(specifier.split('/').pop()!)) {
+      throw new Error(
+        `the reproductions live in the ${specifier} package, which could not be loaded (${error.message}). ` +
+          `In the repository: npm install && npx turbo run build (it is packages/experiments).`,
+      );
+    }
+    throw e;
   }
-  return [...byRound.entries()].sort((a, b) => a[0] - b[0]).map(([r, accs]) => [r + 1, accs.reduce((a, b) => a + b, 0) / accs.length]);
-}
-
-export function formatSingleMergeTable(results: readonly VariantResult[]): string {
-  const rows = results.map((r) => [r.name, percent(r.meanLocalAccuracy), percent(r.mergedAccuracy), `${(r.elapsedMs / 1000).toFixed(0)} s`]);
-  return markdownTable(['variant', 'mean local acc', 'merged acc', 'time'], rows);
-}
-
-async function reproduceSingleMerge(outDir: string, quick: boolean, adapter: string | undefined): Promise<void> {
-  const { base, variants } = singleMergeVariants(quick);
-  const results: VariantResult[] = [];
-  console.log(
-    `single-merge reproduction: MNIST, ${base.workers} workers, Dirichlet α = 0.1, model ${base.model}, ${base.rounds} rounds × ${base.localSteps} local steps; ` +
-      `each variant is a real run (nats-server + ${base.processes} worker processes)`,
-  );
-  for (const [i, v] of variants.entries()) {
-    const config = resolveRunConfig({ ...base, ...v.config });
-    const runDir = join(outDir, `${i + 1}-${v.name.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '').toLowerCase()}`);
-    mkdirSync(runDir, { recursive: true });
-    writeFileSync(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    console.log(`\n[${i + 1}/${variants.length}] ${v.name}: ${v.role}`);
-    const summary = await launchDistributed(config, { runDir, adapter, json: false, quiet: false });
-    results.push({ ...summary, name: v.name, role: v.role, curve: readCurve(runDir) });
-  }
-  const table = formatSingleMergeTable(results);
-  console.log(`\n${table}`);
-  const claims = singleMergeClaims(results);
-  console.log(claims.join('\n'));
-  const svgBars = await barChart({
-    title: `Single merge: MNIST, ${base.workers} workers, Dirichlet α = 0.1`,
-    x: { label: 'variant' },
-    y: { label: 'test accuracy' },
-    categories: results.map((r) => r.name),
-    series: [
-      { name: 'mean local model', values: results.map((r) => r.meanLocalAccuracy ?? null) },
-      { name: 'merged model', values: results.map((r) => r.mergedAccuracy ?? null) },
-    ],
-    width: 640,
-  });
-  const svgCurves = await lineChart({
-    title: 'Mean local test accuracy by round',
-    x: { label: 'round' },
-    y: { label: 'test accuracy' },
-    series: results.map((r) => ({ name: r.name, points: r.curve })),
-    width: 640,
-  });
-  writePlot(join(outDir, 'single-merge'), svgBars);
-  writePlot(join(outDir, 'single-merge-curves'), svgCurves);
-  writeFileSync(join(outDir, 'results.json'), `${JSON.stringify({ base, results, claims }, null, 2)}\n`);
-  writeFileSync(join(outDir, 'results.md'), `${table}\n\n${claims.map((c) => `- ${c}`).join('\n')}\n`);
-  console.log(`\nwrote ${outDir}/{single-merge.svg/.png, single-merge-curves.svg/.png, results.json, results.md}`);
+  if (!isPlugin(module.reproducePlugin)) throw new Error(`${specifier} does not export a reproducePlugin (reproductions + reproduce)`);
+  return module.reproducePlugin;
 }
 
 export const reproduce: Command = {
@@ -152,21 +73,14 @@ export const reproduce: Command = {
     const [name] = positionals;
     const quick = values.quick === true;
     const adapter = typeof values.adapter === 'string' ? values.adapter : undefined;
+    const bandwidths = typeof values.bandwidths === 'string' ? values.bandwidths : undefined;
     const out = resolve(typeof values.out === 'string' ? values.out : join('runs', `reproduce-${name ?? ''}`));
-    if (name !== 'single-merge' && name !== 'co2' && name !== 'netlasso') {
-      throw new UsageError(`unknown reproduction "${name ?? ''}": available: single-merge, co2, netlasso`);
+    const plugin = await loadReproducePlugin();
+    if (name === undefined || !plugin.reproductions.includes(name)) {
+      throw new UsageError(`unknown reproduction "${name ?? ''}": available: ${plugin.reproductions.join(', ')}`);
     }
     mkdirSync(out, { recursive: true });
-    if (name === 'co2') {
-      let links: number[] | undefined;
-      try {
-        links = parseBandwidths(typeof values.bandwidths === 'string' ? values.bandwidths : undefined);
-      } catch (e) {
-        throw new UsageError((e as Error).message);
-      }
-      await reproduceCo2(out, quick, adapter, links);
-    } else if (name === 'netlasso') await reproduceNetlasso(out, quick, adapter);
-    else await reproduceSingleMerge(out, quick, adapter);
+    await plugin.reproduce(name, out, { quick, adapter, bandwidths });
     return 0;
   },
 };

@@ -10,7 +10,7 @@ import { findResumeSource } from '../resume-source.js';
 import type { Logger } from '../log.js';
 import { millisecondsFlag } from '../nats-join.js';
 import { choiceFlag, flagKinds as k, numberFlag, type NumberKind } from '../flags.js';
-import { runNetlassoProcesses } from './reproduce-netlasso.js';
+import { runNetlassoProcesses } from '../netlasso-processes.js';
 import { parseLambdas, readProblemSpec } from './netlasso-worker.js';
 import { ProgressView } from '../progress.js';
 import { percent } from '../format.js';

@@ -4,11 +4,9 @@
 // synchronous all-reduce SGD and no-communication training, measured in the same harness.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { launchDistributed, markdownTable, percent, percentOf, writePlot } from '@gossamer/cli';
 import { barChart, lineChart } from '@gossamer/plot';
 import { resolveRunConfig, type RunConfig } from '@gossamer/worker';
-import { launchDistributed } from '../launch.js';
-import { markdownTable, percent, percentOf } from '../format.js';
-import { writePlot } from '../report/png.js';
 
 export interface Co2Variant {
   name: string;

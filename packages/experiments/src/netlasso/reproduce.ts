@@ -4,10 +4,8 @@
 //     nats-server; the centralized float64 optimum (objective gap), local-only, single-global and
 //     oracle models are computed here. (b) The traffic incident demo (one-class SVMs per road region
 //     fused by Network Lasso) against centralized, local-only and federated averaging, in-process.
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   broadcastModel,
   globalFit,
@@ -15,25 +13,18 @@ import {
   localFits,
   netlassoObjective,
   netlassoProblemFromSpec,
-  oracleGroupMeans,
-  reproduceTrafficIncidents,
   solveNetlassoReference,
   testMetric,
   type ClusteredProblemOptions,
-  type ConvergenceRow,
-  type KddQuadraticResult,
   type NetlassoProblem,
   type ReferenceSolution,
-  type TrafficDemoOptions,
-  type TrafficDemoResult,
 } from '@gossamer/algorithms';
+import { decodeFloat32, markdownTable, percent, runNetlassoProcesses, writePlot } from '@gossamer/cli';
 import { Gpu } from '@gossamer/gpu';
 import { barChart, facetLines } from '@gossamer/plot';
 import { startNatsServer } from '@gossamer/transport';
-import { runChildren, type ChildFailure } from '../processes.js';
-import { decodeFloat32, type NetlassoWorkerOutput } from './netlasso-worker.js';
-import { writePlot } from '../report/png.js';
-import { markdownTable, percent } from '../format.js';
+import { oracleGroupMeans, type ConvergenceRow, type KddQuadraticResult } from './benchmarks.js';
+import { reproduceTrafficIncidents, type TrafficDemoOptions, type TrafficDemoResult } from './traffic.js';
 
 export interface NetlassoKddConfig {
   problem: ClusteredProblemOptions;
@@ -64,80 +55,12 @@ export function netlassoKddConfig(quick: boolean): NetlassoKddConfig {
   };
 }
 
-export interface NetlassoProcessRun {
-  label: string;
-  workers: number;
-  /** The reports of the workers that finished (all of them, unless some failed). */
-  outputs: NetlassoWorkerOutput[];
-  /** Worker processes that failed; the others went on without them (docs/elastic.md). */
-  failures: ChildFailure[];
-  /** Wall time of the run, process start to the last exit. */
-  seconds: number;
-  /** Every worker reported the same iterations and the same x bits for every λ. */
-  workersAgree: boolean;
-}
-
 /**
  * ε_abs = ε_rel of the float64 reference ADMM. Its tail is slow (λ = 0.2, ρ = 1, N = 1000: 1 471
  * iterations at 1e-7, 7 429 at 1e-8, 17 532 at 1e-9), and at 1e-7 the objective is already within
  * 2.6e-9 (relative) of the 1e-9 solution (measured): enough for the gaps reported (≥ 1e-8).
  */
 export const REFERENCE_EPS = 1e-7;
-
-/**
- * Runs one decentralized Network Lasso run: `workers` netlasso-worker processes on the problem spec,
- * over the NATS server at `url`. Events go to <dir>/events.jsonl, each worker's report to <dir>/wK.json;
- * w0's per-λ events are printed as progress.
- */
-export async function runNetlassoProcesses(o: {
-  url: string;
-  specFile: string;
-  workers: number;
-  args: string[];
-  dir: string;
-  label: string;
-  adapter?: string;
-  /** 'continue' (default): the survivors of a failed worker adopt its nodes; 'abort': one failure ends the run. */
-  onFailure?: 'continue' | 'abort';
-}): Promise<NetlassoProcessRun> {
-  const started = performance.now();
-  mkdirSync(o.dir, { recursive: true });
-  const events = join(o.dir, 'events.jsonl');
-  writeFileSync(events, '');
-  const entry = fileURLToPath(new URL('../netlasso-worker-main.js', import.meta.url));
-  const runId = randomBytes(6).toString('hex');
-  const specs = Array.from({ length: o.workers }, (_, k) => {
-    const id = `w${k}`;
-    const args = [entry, '--problem', o.specFile, '--workers', String(o.workers), '--id', id, '--nats', o.url, '--run', runId, ...o.args, '--out', join(o.dir, `${id}.json`)];
-    if (o.adapter) args.push('--adapter', o.adapter);
-    return { label: `${id} (${o.label})`, args };
-  });
-  // Progress comes from the lowest-numbered worker still running.
-  const failed = new Set<number>();
-  const failures = await runChildren(specs, (k, line) => {
-    if (!line.startsWith('{')) return;
-    appendFileSync(events, `${line}\n`);
-    if (k !== Array.from({ length: o.workers }, (_, i) => i).find((i) => !failed.has(i))) return;
-    const e = JSON.parse(line) as { type: string; lambda?: number; iterations?: number; clusters?: number; ari?: number | null; seconds?: number; waitSeconds?: number; hostedNodes?: number; cutRows?: number };
-    if (e.type === 'start') console.log(`  ${o.label}: ${o.workers} worker processes (w0 hosts ${e.hostedNodes} nodes, ${e.cutRows} cut-edge copies)`);
-    if (e.type === 'lambda') {
-      const ari = e.ari === null || e.ari === undefined ? '' : `, ARI ${e.ari.toFixed(3)}`;
-      console.log(`    λ = ${e.lambda!.toFixed(4)}: ${e.iterations} iterations, ${e.clusters} clusters${ari}, ${e.seconds!.toFixed(1)} s (waiting ${e.waitSeconds!.toFixed(1)} s)`);
-    }
-    if (e.type === 'regroup') console.log(`    ${(e as { worker?: string }).worker}: view ${(e as { epoch?: number }).epoch}, now hosts ${(e as { nodes?: number }).nodes} nodes; solving again from λ #${(e as { resumeLambdaIndex?: number }).resumeLambdaIndex}`);
-  }, {
-    onFailure: o.onFailure ?? 'continue',
-    onChildFailure: (f) => {
-      failed.add(f.index);
-      console.log(`  ${f.label} failed (${f.exit}); the others go on without it`);
-    },
-  });
-  const outputs = Array.from({ length: o.workers }, (_, k) => k)
-    .filter((k) => !failures.some((f) => f.index === k))
-    .map((k) => JSON.parse(readFileSync(join(o.dir, `w${k}.json`), 'utf8')) as NetlassoWorkerOutput);
-  const workersAgree = outputs.every((w) => w.reports.every((r, l) => r.iterations === outputs[0].reports[l].iterations && r.x === outputs[0].reports[l].x));
-  return { label: o.label, workers: o.workers, outputs, failures, seconds: (performance.now() - started) / 1000, workersAgree };
-}
 
 /**
  * The library's convergence row as measured over worker processes. Always the decentralized rule, so
