@@ -3,13 +3,12 @@
 // restarted, and (CO2) a worker whose parameters turn NaN. Their collectives must abort within the detection
 // time, re-form over the survivors and redo the round; the replicas (CO2: also the anchors) stay the
 // same bits on every survivor.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveRunConfig, simulateRun, type RunConfig } from '@gossamer/worker';
 import { startNatsServer } from '@gossamer/transport';
-import { PEER_TIMEOUT_MS, dsgd, expectSurvivorsAgree, finalParamsOf, runWithFault, sameBits } from '../support/faults.js';
+import { PEER_TIMEOUT_MS, corruptShardCsv, dsgd, expectSurvivorsAgree, finalParamsOf, runWithFault, sameBits } from '../support/faults.js';
 import { startTrain, workerPid } from '../support/runs.js';
 
 const ALGOS = ['allreduce', 'co2'] as const;
@@ -59,15 +58,7 @@ describe('all-reduce SGD and CO2 under faults, over real worker processes', () =
     // within its local steps; its transport refuses to send non-finite values and it leaves
     // ('failed'). Not all-reduce SGD: there the corrupt worker's gradients are still finite, but
     // ~1e38, when they are summed, and the ring's sums overflow at the other workers (docs/elastic.md).
-    const dir = mkdtempSync(join(tmpdir(), 'gossamer-nan-'));
-    const csv = join(dir, 'data.csv');
-    const rows = ['f0,f1,f2,f3,label'];
-    for (let i = 0; i < 800; i++) {
-      const label = i % 4;
-      const scale = label === 3 ? 1e38 : 1;
-      rows.push([0, 1, 2, 3].map((j) => (scale * Math.sin(i * 7 + j * 3 + label)).toPrecision(6)).join(',') + `,${label}`);
-    }
-    writeFileSync(csv, `${rows.join('\n')}\n`);
+    const csv = corruptShardCsv();
     for (const algo of ['co2'] as const) {
       const config = configOf(algo, { dataset: { kind: 'csv', path: csv, label: 'label' }, partition: { kind: 'shards', shardsPerWorker: 1 }, rounds: 30 });
       const run = startTrain(config, ['--peer-timeout', String(PEER_TIMEOUT_MS)]);

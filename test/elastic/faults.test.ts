@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '@gossamer/model';
 import { resolveRunConfig, simulateRun, type RunConfig } from '@gossamer/worker';
 import { startNatsServer } from '@gossamer/transport';
-import { PEER_TIMEOUT_MS, dsgd, expectSurvivorsAgree, runWithFault } from '../support/faults.js';
+import { PEER_TIMEOUT_MS, corruptShardCsv, dsgd, expectSurvivorsAgree, runWithFault } from '../support/faults.js';
 import { startTrain, workerPid } from '../support/runs.js';
 
 // Issue 14's first "done when": the README's run shape (D-SGD on a ring, 4 worker processes, exact
@@ -117,15 +116,7 @@ describe('elastic runs over real worker processes and a real nats-server', () =>
     // within a few steps. Its transport refuses to send non-finite values (and a receiver would
     // refuse them as NON_FINITE), so the worker fails, leaves ('failed'), and the survivors change
     // their view at once: nothing non-finite is ever mixed in.
-    const dir = mkdtempSync(join(tmpdir(), 'gossamer-nan-'));
-    const csv = join(dir, 'data.csv');
-    const rows = ['f0,f1,f2,f3,label'];
-    for (let i = 0; i < 800; i++) {
-      const label = i % 4;
-      const scale = label === 3 ? 1e38 : 1;
-      rows.push([0, 1, 2, 3].map((j) => (scale * Math.sin(i * 7 + j * 3 + label)).toPrecision(6)).join(',') + `,${label}`);
-    }
-    writeFileSync(csv, `${rows.join('\n')}\n`);
+    const csv = corruptShardCsv();
     const config = resolveRunConfig({ ...dsgd, dataset: { kind: 'csv', path: csv, label: 'label' }, partition: { kind: 'shards', shardsPerWorker: 1 }, rounds: 40 });
     const run = startTrain(config, ['--peer-timeout', String(PEER_TIMEOUT_MS)]);
     const { code, stderr } = await run.exited;

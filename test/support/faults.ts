@@ -1,6 +1,7 @@
 // The fault tests' shared shape: a `train` run of real worker processes over the embedded
 // nats-server, a fault injected once w1 reports a round, and what the survivors must show.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { decodeCheckpoint } from '@gossamer/model';
@@ -95,4 +96,21 @@ export function finalParamsOf(dir: string, workers: readonly string[]): Float32A
 /** Whether two float32 arrays hold the same bits. */
 export function sameBits(a: Float32Array, b: Float32Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/**
+ * A CSV of 800 rows, 4 features, 4 classes, whose class 3 has features ~1e38: with
+ * `partition: { kind: 'shards', shardsPerWorker: 1 }` one worker is dealt that class and overflows
+ * to Inf/NaN within a few steps (a corrupt shard). Returns its path.
+ */
+export function corruptShardCsv(): string {
+  const csv = join(mkdtempSync(join(tmpdir(), 'gossamer-nan-')), 'data.csv');
+  const rows = ['f0,f1,f2,f3,label'];
+  for (let i = 0; i < 800; i++) {
+    const label = i % 4;
+    const scale = label === 3 ? 1e38 : 1;
+    rows.push([0, 1, 2, 3].map((j) => (scale * Math.sin(i * 7 + j * 3 + label)).toPrecision(6)).join(',') + `,${label}`);
+  }
+  writeFileSync(csv, `${rows.join('\n')}\n`);
+  return csv;
 }
