@@ -8,3 +8,4 @@ export * from './engine.js';
 export * from './run.js';
 export { gaussian } from './random.js';
 export * from './spec.js';
+export { fingerprintsAgree } from './regroup.js';

@@ -1,7 +1,7 @@
 // Network Lasso across a membership view change (docs/elastic.md, "Network Lasso"): the members of
 // the new view agree on the λ to resume at, and a worker that joined (a restarted one, with no state)
 // takes the previous λ's solution from a member that has it.
-import type { MembershipView, Transport } from '@gossamer/transport';
+import type { MembershipView, TransferKey, Transport } from '@gossamer/transport';
 import { isViewFault, orderedMembers, type ViewFollower } from '../elastic.js';
 import { NETLASSO_TENSOR } from './part.js';
 
@@ -64,7 +64,7 @@ export async function regroup(follower: ViewFollower, transport: Transport, init
     const group = { op: 'sum', group: members, viewEpoch: view.epoch } as const;
     const L = state.lambdas;
     try {
-      if (members.length > 1 && !(await sameProblem(transport, view.epoch, group, state.fingerprint))) {
+      if (members.length > 1 && !(await fingerprintsAgree(transport, { tensor: NETLASSO_TENSOR.agree, round: view.epoch }, group, state.fingerprint))) {
         // The members agreed at the start: a joiner built another problem. It stops; its leave is the next view.
         if (!state.hasState) throw new Error(`Network Lasso: ${DIFFERENT_PROBLEMS}`);
         continue;
@@ -104,18 +104,23 @@ export async function regroup(follower: ViewFollower, transport: Transport, init
 const DIFFERENT_PROBLEMS = "the run's workers built different problems: give the joiner the same --problem, --workers, --lambdas and ADMM options as the run";
 
 /**
- * Whether every member of the view has the same fingerprint (a fixed-size all-reduce, so it cannot
- * fail on a joiner's other sizes): the sums of its bytes and of their squares; all equal ⇔
- * (Σb)² = n·Σb² byte by byte (Cauchy–Schwarz), exact in float32.
+ * Whether every worker of `options.group` holds the same fingerprint (≤ 32 bytes used): one
+ * fixed-size all-reduce of its bytes and of their squares, so workers whose problems differ in size
+ * cannot break it; all equal ⇔ (Σb)² = n·Σb² byte by byte (Cauchy–Schwarz), exact in float32.
  */
-async function sameProblem(transport: Transport, epoch: number, group: { op: 'sum'; group: string[]; viewEpoch: number }, fingerprint: Uint8Array | undefined): Promise<boolean> {
+export async function fingerprintsAgree(
+  transport: Transport,
+  key: TransferKey,
+  options: { group: readonly string[]; viewEpoch?: number; timeoutMs?: number },
+  fingerprint: Uint8Array | undefined,
+): Promise<boolean> {
   const data = new Float32Array(2 * FINGERPRINT_BYTES);
   fingerprint?.subarray(0, FINGERPRINT_BYTES).forEach((b, i) => {
     data[i] = b;
     data[FINGERPRINT_BYTES + i] = b * b;
   });
-  const sums = await transport.allReduce({ tensor: NETLASSO_TENSOR.agree, round: epoch }, data, group);
-  const n = group.group.length;
+  const sums = await transport.allReduce(key, data, { ...options, op: 'sum' });
+  const n = options.group.length;
   for (let i = 0; i < FINGERPRINT_BYTES; i++) if (sums[i] * sums[i] !== n * sums[FINGERPRINT_BYTES + i]) return false;
   return true;
 }

@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import {
   compileNetlassoPipelines,
+  fingerprintsAgree,
   lambdaPath,
   netlassoAssignment,
   netlassoProblemFromSpec,
@@ -136,23 +137,10 @@ export function netlassoFingerprint(problem: NetlassoProblem, assignment: Int32A
   return h.digest('hex');
 }
 
-/**
- * Checks that every worker computed the same fingerprint: an all-reduce (sum) of its 32 bytes and
- * their squares; all equal ⇔ (Σb)² = n·Σb² byte by byte (Cauchy–Schwarz), exact in float32.
- */
+/** Checks that every worker computed the same fingerprint (fingerprintsAgree), naming the fix if not. */
 async function checkFingerprint(transport: Transport, group: readonly string[], fingerprint: string, timeoutMs: number): Promise<void> {
-  const bytes = Buffer.from(fingerprint, 'hex');
-  const data = new Float32Array(2 * bytes.length);
-  bytes.forEach((b, i) => {
-    data[i] = b;
-    data[bytes.length + i] = b * b;
-  });
-  const sums = await transport.allReduce({ tensor: FINGERPRINT_TENSOR, round: 0 }, data, { op: 'sum', group, timeoutMs });
-  const n = group.length;
-  for (let i = 0; i < bytes.length; i++) {
-    if (sums[i] * sums[i] !== n * sums[bytes.length + i]) {
-      throw new Error('the workers of this run built different problems (fingerprints differ): give every worker the same --problem, --workers, --lambdas and ADMM options');
-    }
+  if (!(await fingerprintsAgree(transport, { tensor: FINGERPRINT_TENSOR, round: 0 }, { group, timeoutMs }, Buffer.from(fingerprint, 'hex')))) {
+    throw new Error('the workers of this run built different problems (fingerprints differ): give every worker the same --problem, --workers, --lambdas and ADMM options');
   }
 }
 
