@@ -255,7 +255,7 @@ export async function runNetlassoWorker(config: NetlassoWorkerConfig): Promise<N
         reports = reports.filter((r) => r.lambdaIndex < g.resume);
         finished = g.resume;
         if (placement) destroyGraphPart(placement.part);
-        placement = undefined;
+        placement = undefined; // destroyed: the finally must not destroy it again if the next part fails to build
         const { members } = g;
         const assignment = members.length > 1 ? (config.partition ?? ((k: number) => partitionGraph(problem.graph, k).assignment))(members.length) : new Int32Array(problem.graph.n);
         const part = createGraphPart(gpu, problem, assignment, members.indexOf(transport!.id));
