@@ -8,9 +8,12 @@
 //
 // Backward, two dispatches, no float atomics:
 //   dx: one workgroup per row, dx = rstd·(gγ − mean(gγ) − x̂·mean(gγ·x̂)) with gγ = g·γ.
-//   dγ = Σ_rows g·x̂, dβ = Σ_rows g: a column-owner pass. A workgroup owns CPW adjacent columns and
-//       RPW row lanes; lane l sums rows l, l + RPW, … in order, and a fixed tree merges the lanes.
-//       Every sum has a fixed order, so the result is the same bits on every run.
+//   dγ = Σ_rows g·x̂, dβ = Σ_rows g: column owners. Workgroup (bx, by) owns CPW adjacent columns of
+//       a chunk of chunk_rows rows and has RPW row lanes; lane l sums the chunk's rows l, l + RPW, …
+//       in order and a fixed tree merges the lanes. With one chunk that is the result; with S > 1
+//       (many rows: S workgroups per column block keep a big GPU busy) each chunk writes a partial
+//       and layernorm_reduce_partials sums the S partials of each column in order. Every sum has a
+//       fixed order, so the result is the same bits on every run.
 // ACCUMULATE (backward only) adds into the outputs (dx into a residual stream's gradient, dγ/dβ into
 // a flat gradient buffer, as matmul's accumulate does) instead of overwriting them.
 
@@ -27,6 +30,8 @@ struct Norm {
   b_off: u32,      // β (parameters) or dβ (gradient pass)
   stat_off: u32,   // μ at stat_off + row, rstd at stat_off + rows + row
   eps: f32,
+  chunk_rows: u32, // dγ/dβ: rows per workgroup (a multiple of RPW)
+  chunks: u32,     // dγ/dβ: S, workgroups per column block; partial s of column c at s·cols + c
 }
 
 @group(0) @binding(0) var<uniform> p: Norm;
@@ -44,6 +49,8 @@ struct Norm {
 @group(0) @binding(4) var<storage, read> gamma: array<f32>;
 @group(0) @binding(4) var<storage, read_write> wgrad: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+// Partials reduction: 1 partials (dγ block then dβ block, S·cols each), 2 the gradient buffer.
+@group(0) @binding(2) var<storage, read_write> grad_out: array<f32>;
 
 var<workgroup> wsum: array<vec2f, WG>;
 
@@ -112,6 +119,8 @@ fn layernorm_backward_dx(@builtin(local_invocation_index) lid: u32, @builtin(wor
 
 // Column-owner reduction for dγ, dβ: CPW columns × RPW row lanes per workgroup (CPW·RPW = 256).
 // CPW adjacent columns of one row are adjacent in memory, so each lane's reads are coalesced.
+// Writes column c of chunk by at w_off + by·cols + c (dγ) and b_off + by·cols + c (dβ): the gradient
+// itself when there is one chunk, else the partials buffer.
 const CPW: u32 = 16u;
 const RPW: u32 = 16u;
 var<workgroup> colsum: array<vec2f, 256>;
@@ -120,9 +129,11 @@ var<workgroup> colsum: array<vec2f, 256>;
 fn layernorm_backward_params(@builtin(local_invocation_id) l: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let c = wid.x * CPW + l.x;
   let valid = c < p.cols;
+  let start = wid.y * p.chunk_rows;
+  let end = min(p.rows, start + p.chunk_rows);
   var acc = vec2f(0.0); // (Σ g·x̂, Σ g)
   if (valid) {
-    for (var r = l.y; r < p.rows; r += RPW) {
+    for (var r = start + l.y; r < end; r += RPW) {
       let mean = stats_in[p.stat_off + r];
       let rstd = stats_in[p.stat_off + p.rows + r];
       let g = dy[p.g_off + r * p.cols + c];
@@ -138,12 +149,32 @@ fn layernorm_backward_params(@builtin(local_invocation_id) l: vec3u, @builtin(wo
   }
   if (l.y == 0u && valid) {
     let total = colsum[l.x];
+    let o = wid.y * p.cols + c;
     if (ACCUMULATE) {
-      wgrad[p.w_off + c] += total.x;
-      wgrad[p.b_off + c] += total.y;
+      wgrad[p.w_off + o] += total.x;
+      wgrad[p.b_off + o] += total.y;
     } else {
-      wgrad[p.w_off + c] = total.x;
-      wgrad[p.b_off + c] = total.y;
+      wgrad[p.w_off + o] = total.x;
+      wgrad[p.b_off + o] = total.y;
     }
+  }
+}
+
+// dγ[c], dβ[c] = Σ_s partials of column c, s in order: one invocation per column.
+@compute @workgroup_size(WG)
+fn layernorm_reduce_partials(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = gid.x + gid.y * nwg.x * WG;
+  if (c >= p.cols) { return; }
+  var acc = vec2f(0.0);
+  let beta_block = p.chunks * p.cols;
+  for (var s = 0u; s < p.chunks; s++) {
+    acc += vec2f(dy[s * p.cols + c], dy[beta_block + s * p.cols + c]);
+  }
+  if (ACCUMULATE) {
+    grad_out[p.w_off + c] += acc.x;
+    grad_out[p.b_off + c] += acc.y;
+  } else {
+    grad_out[p.w_off + c] = acc.x;
+    grad_out[p.b_off + c] = acc.y;
   }
 }

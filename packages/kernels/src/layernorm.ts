@@ -1,11 +1,12 @@
 // Fused LayerNorm forward and backward over rows of width C (GPT's pre-LN blocks). See
 // shaders/layernorm.wgsl for the numerics. γ and β are spans of the flat parameter buffer, dγ and
-// dβ spans of the flat gradient buffer; nothing is allocated, every call only encodes dispatches.
-import { defineKernel, type StepEncoder } from '@gossamer/gpu';
+// dβ spans of the flat gradient buffer; calls only encode dispatches (the backward's partials, for
+// more than one chunk of rows, come from the device's pool, so a steady state allocates nothing).
+import { defineKernel, type Gpu, type StepEncoder } from '@gossamer/gpu';
 import { checkWritableUnaliased } from './binding-rules.js';
 import { layernorm as source } from './generated/shaders.js';
-import { outputSpan, rowsOf, rowWorkgroupSize, type Target } from './reduce-encode.js';
-import { asSpan, grid1d, type F32Span } from './span.js';
+import { acquireScratch, outputSpan, rowsOf, rowWorkgroupSize, type Target } from './reduce-encode.js';
+import { asSpan, grid1d, WG_1D, type F32Span } from './span.js';
 
 const normParams = [
   ['rows', 'u32'],
@@ -17,6 +18,8 @@ const normParams = [
   ['b_off', 'u32'],
   ['stat_off', 'u32'],
   ['eps', 'f32'],
+  ['chunk_rows', 'u32'],
+  ['chunks', 'u32'],
 ] as const;
 
 export const layerNormKernels = {
@@ -44,12 +47,26 @@ export const layerNormKernels = {
     params: normParams,
     storage: ['read', 'read', 'read', 'read_write'],
   }),
+  /** Bindings: partials, gradients (dγ, dβ). */
+  reducePartials: defineKernel({
+    name: 'layernorm.reduce_partials',
+    source,
+    entryPoint: 'layernorm_reduce_partials',
+    params: normParams,
+    storage: ['read', 'read_write'],
+  }),
 };
 
 /** Columns per workgroup of the dγ/dβ pass (CPW in shaders/layernorm.wgsl). */
 export const LAYERNORM_PARAM_COLUMNS_PER_WORKGROUP = 16;
 /** Row lanes per workgroup of the dγ/dβ pass (RPW): lane l sums rows l, l + 16, … serially. */
 export const LAYERNORM_PARAM_ROW_LANES = 16;
+/**
+ * Rows per workgroup of the dγ/dβ pass (16 per lane). Up to this many rows it is one dispatch
+ * writing the gradient; above, ⌈rows / 256⌉ chunks write partials that a second dispatch sums per
+ * column, so B·T = 8192 rows of C = 768 run as 48 × 32 workgroups instead of 48 long ones.
+ */
+export const LAYERNORM_PARAM_CHUNK_ROWS = 256;
 
 export interface LayerNormForwardArgs {
   /** [rows × cols] input, row-major. */
@@ -97,6 +114,8 @@ export function layerNormForward(step: StepEncoder, args: LayerNormForwardArgs):
       b_off: args.beta.offset,
       stat_off: stats.offset,
       eps,
+      chunk_rows: 0,
+      chunks: 0,
     },
     [x.buffer, args.gamma.buffer, y.buffer, stats.buffer],
     grid1d(rows, 1),
@@ -130,10 +149,11 @@ export interface LayerNormBackwardArgs {
 }
 
 /**
- * LayerNorm backward without float atomics: one dispatch for dx (a workgroup per row) and one for
- * dγ, dβ (a column-owner pass over all rows, fixed summation order, so deterministic bits).
+ * LayerNorm backward without float atomics: one dispatch for dx (a workgroup per row), and for dγ,
+ * dβ a column-owner pass (one dispatch up to LAYERNORM_PARAM_CHUNK_ROWS rows, else two: chunk
+ * partials, then their sum per column). Every sum has a fixed order: the same bits on every run.
  */
-export function layerNormBackward(step: StepEncoder, args: LayerNormBackwardArgs): void {
+export function layerNormBackward(gpu: Gpu, step: StepEncoder, args: LayerNormBackwardArgs): void {
   const op = 'layerNormBackward';
   const x = asSpan(args.x);
   const cols = args.cols;
@@ -143,7 +163,9 @@ export function layerNormBackward(step: StepEncoder, args: LayerNormBackwardArgs
   const dy = outputSpan(op, 'dy', args.dy, rows * cols);
   const stats = outputSpan(op, 'stats', args.stats, 2 * rows);
   if ((args.dgamma === undefined) !== (args.dbeta === undefined)) throw new Error(`${op}: give dgamma and dbeta together`);
-  const base = { rows, cols, x_off: x.offset, g_off: dy.offset, stat_off: stats.offset, eps: 0 };
+  const chunks = Math.ceil(rows / LAYERNORM_PARAM_CHUNK_ROWS);
+  if (chunks > 65535) throw new Error(`${op}: ${rows} rows exceed ${65535 * LAYERNORM_PARAM_CHUNK_ROWS} (one grid dimension of chunks)`);
+  const base = { rows, cols, x_off: x.offset, g_off: dy.offset, stat_off: stats.offset, eps: 0, chunk_rows: LAYERNORM_PARAM_CHUNK_ROWS, chunks };
   if (args.dx !== undefined) {
     const dx = outputSpan(op, 'dx', args.dx, rows * cols);
     checkWritableUnaliased(op, [dx], [dy, x, stats, args.gamma]);
@@ -162,13 +184,31 @@ export function layerNormBackward(step: StepEncoder, args: LayerNormBackwardArgs
     if (dg.buffer !== db.buffer) throw new Error(`${op}: dgamma and dbeta must be in one buffer (the flat gradients)`);
     if (dg.offset < db.offset + cols && db.offset < dg.offset + cols) throw new Error(`${op}: dgamma and dbeta overlap`);
     checkWritableUnaliased(op, [dg], [dy, x, stats]);
+    const blocks = Math.ceil(cols / LAYERNORM_PARAM_COLUMNS_PER_WORKGROUP);
+    const accumulate = args.accumulateParams ?? false;
+    const bound = [dy.buffer, x.buffer, stats.buffer] as const;
+    if (chunks === 1) {
+      step.dispatch(
+        layerNormKernels.backwardParams,
+        { ...base, out_off: 0, w_off: dg.offset, b_off: db.offset },
+        [...bound, dg.buffer],
+        [blocks, 1],
+        { ACCUMULATE: accumulate },
+      );
+      return;
+    }
+    const partials = acquireScratch(gpu, 2 * chunks * cols, 'scratch:layernorm-partials');
+    step.dispatch(layerNormKernels.backwardParams, { ...base, out_off: 0, w_off: 0, b_off: chunks * cols }, [...bound, partials], [blocks, chunks], {
+      ACCUMULATE: false,
+    });
     step.dispatch(
-      layerNormKernels.backwardParams,
+      layerNormKernels.reducePartials,
       { ...base, out_off: 0, w_off: dg.offset, b_off: db.offset },
-      [dy.buffer, x.buffer, stats.buffer, dg.buffer],
-      [Math.ceil(cols / LAYERNORM_PARAM_COLUMNS_PER_WORKGROUP), 1],
-      { ACCUMULATE: args.accumulateParams ?? false },
+      [partials, dg.buffer],
+      grid1d(cols, WG_1D),
+      { ACCUMULATE: accumulate },
     );
+    gpu.pool.release(partials);
   }
 }
 

@@ -16,8 +16,9 @@ const U = 2 ** -24; // float32 unit roundoff
  *  - dx = r̃·(gγ − A − x̂·B), A = mean(gγ), B = mean(gγ·x̂): the errors of gγ (u), A ((k + L + 2)·u·
  *    mean|gγ|), B (mean(|gγ|·e_x̂) + (k + L + 3)·u·mean|gγ·x̂|), x̂·B, three roundings of the
  *    combination, then e_r + u relative.
- * Column pass (16 row lanes, each sums ⌈rows/16⌉ rows, then a 4-level tree): dβ carries
- * (⌈rows/16⌉ + 4)·u·Σ|g|; dγ that for Σ|g·x̂| plus u per product and Σ|g|·e_x̂ from x̂.
+ * Column pass (chunks of ≤ 256 rows; 16 row lanes each sum ≤ 16 of them, then a 4-level tree; with
+ * S > 1 chunks a serial sum of the S partials): dβ carries (⌈min(rows, 256)/16⌉ + 4 + S)·u·Σ|g|;
+ * dγ that for Σ|g·x̂| plus u per product and Σ|g|·e_x̂ from x̂.
  * The bounds are maxima over the elements (atol), so each test's tolerance is its worst case.
  */
 function errorBounds(x: Float32Array, gamma: Float32Array, beta: Float32Array, dy: Float32Array, cols: number, eps: number) {
@@ -25,7 +26,8 @@ function errorBounds(x: Float32Array, gamma: Float32Array, beta: Float32Array, d
   const wg = Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(cols))));
   const kl = Math.ceil(cols / wg) + Math.log2(wg);
   const { mean, rstd } = reference.layernorm.layerNormForward(x, gamma, beta, cols, eps);
-  const kr = Math.ceil(rows / 16) + 4;
+  const chunks = Math.ceil(rows / 256);
+  const kr = Math.ceil(Math.min(rows, 256) / 16) + 4 + (chunks > 1 ? chunks : 0);
   let y = 0;
   let dx = 0;
   const dgErr = new Float64Array(cols);
@@ -91,6 +93,7 @@ describe('LayerNorm', () => {
     [4, 300],
     [70, 48],
     [17, 1000],
+    [600, 20], // 3 chunks of rows: partials, then their sum per column
   ])('forward and backward of %i×%i rows match float64 (parameters at offsets of flat buffers)', async (rows, cols) => {
     const g = gpu();
     const n = rows * cols;
@@ -119,7 +122,7 @@ describe('LayerNorm', () => {
     const step = g.beginStep();
     const xSpan = span(bx, xOff, n);
     layerNormForward(step, { x: xSpan, cols, gamma: span(bp, gOff, cols), beta: span(bp, bOff, cols), y: by, stats: bs, eps });
-    layerNormBackward(step, {
+    layerNormBackward(g, step, {
       x: xSpan,
       cols,
       gamma: span(bp, gOff, cols),
@@ -147,9 +150,9 @@ describe('LayerNorm', () => {
     expect(outside.every((v) => v === -9)).toBe(true);
   });
 
-  it('accumulates dx, dgamma and dbeta when asked', async () => {
+  it.each([6, 270])('accumulates dx, dgamma and dbeta when asked (%i rows)', async (rows) => {
     const g = gpu();
-    const [rows, cols] = [6, 40];
+    const cols = 40;
     const n = rows * cols;
     const x = normal(n, 1);
     const gamma = shifted(cols, 2, 1, 0.3);
@@ -167,7 +170,7 @@ describe('LayerNorm', () => {
     const step = g.beginStep();
     const gammaSpan = span(bp, 0, cols);
     layerNormForward(step, { x: bx, cols, gamma: gammaSpan, beta: span(bp, cols, cols), y: by, stats: bs });
-    layerNormBackward(step, {
+    layerNormBackward(g, step, {
       x: bx,
       cols,
       gamma: gammaSpan,
@@ -215,7 +218,7 @@ describe('LayerNorm', () => {
 
   it('is deterministic: two backward runs give the same bits', async () => {
     const g = gpu();
-    const [rows, cols] = [37, 90];
+    const [rows, cols] = [530, 24]; // 3 chunks: both dγ/dβ dispatches
     const n = rows * cols;
     const bx = g.upload(normal(n, 31));
     const bp = g.upload(normal(2 * cols, 32));
@@ -227,7 +230,7 @@ describe('LayerNorm', () => {
     const gamma = span(bp, 0, cols);
     layerNormForward(step, { x: bx, cols, gamma, beta: span(bp, cols, cols), y: by, stats: bs });
     for (const o of outs) {
-      layerNormBackward(step, { x: bx, cols, gamma, stats: bs, dy: bdy, dx: o.dx, dgamma: span(o.gr, 0, cols), dbeta: span(o.gr, cols, cols) });
+      layerNormBackward(g, step, { x: bx, cols, gamma, stats: bs, dy: bdy, dx: o.dx, dgamma: span(o.gr, 0, cols), dbeta: span(o.gr, cols, cols) });
     }
     step.submit();
     const bits = async (b: GPUBuffer) => new Uint32Array((await g.readF32(b)).buffer);
@@ -245,14 +248,14 @@ describe('LayerNorm', () => {
     expect(() => layerNormForward(step, { ...args, gamma: span(other, 0, 3) })).toThrow(/gamma has 3/);
     expect(() => layerNormForward(step, args)).toThrow(/shares its buffer/);
     expect(() =>
-      layerNormBackward(step, { x: span(b, 0, 12), cols: 4, gamma: span(other, 0, 4), stats: span(b, 12, 6), dy: span(b, 20, 12), dgamma: span(other, 8, 4) }),
+      layerNormBackward(g, step, { x: span(b, 0, 12), cols: 4, gamma: span(other, 0, 4), stats: span(b, 12, 6), dy: span(b, 20, 12), dgamma: span(other, 8, 4) }),
     ).toThrow(/together/);
     step.submit();
   });
 
   it('a steady-state forward + backward creates no GPU buffers', async () => {
     const g = gpu();
-    const [rows, cols] = [64, 128];
+    const [rows, cols] = [300, 32]; // 2 chunks: the partials come from the pool
     const n = rows * cols;
     const bx = g.upload(normal(n, 41));
     const bp = g.upload(normal(2 * cols, 42));
@@ -265,7 +268,7 @@ describe('LayerNorm', () => {
     const run = async () => {
       const step = g.beginStep();
       layerNormForward(step, { x: bx, cols, gamma, beta: span(bp, cols, cols), y: by, stats: bs });
-      layerNormBackward(step, { x: bx, cols, gamma, stats: bs, dy: bdy, dx: bdx, dgamma: span(bgr, 0, cols), dbeta: span(bgr, cols, cols), accumulateParams: true });
+      layerNormBackward(g, step, { x: bx, cols, gamma, stats: bs, dy: bdy, dx: bdx, dgamma: span(bgr, 0, cols), dbeta: span(bgr, cols, cols), accumulateParams: true });
       step.submit();
       await g.sync();
     };

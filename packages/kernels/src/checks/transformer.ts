@@ -20,7 +20,7 @@ export const transformerChecks: SelfCheck[] = [
       const gamma = span(bp, 0, cols);
       const step = gpu.beginStep();
       layerNormForward(step, { x: bx, cols, gamma, beta: span(bp, cols, cols), y: by, stats: bs });
-      layerNormBackward(step, { x: bx, cols, gamma, stats: bs, dy: bdy, dx: bdx, dgamma: span(bg, 0, cols), dbeta: span(bg, cols, cols) });
+      layerNormBackward(gpu, step, { x: bx, cols, gamma, stats: bs, dy: bdy, dx: bdx, dgamma: span(bg, 0, cols), dbeta: span(bg, cols, cols) });
       step.submit();
       const g = params.subarray(0, cols);
       const fwd = ref.layernorm.layerNormForward(x, g, params.subarray(cols), cols);
