@@ -61,7 +61,10 @@ function tokenWorkgroupSize(cols: number): number {
 }
 
 interface EmbeddingShape {
-  /** [batch × seq] u32 token ids, row-major (position of token t is t mod seq). */
+  /**
+   * [batch × seq] u32 token ids, row-major (position of token t is t mod seq). Upload them with
+   * uploadLabels(gpu, ids, vocab), which rejects ids ≥ vocab on the host.
+   */
   tokens: IndexTarget;
   /** Embedding width C. */
   cols: number;
