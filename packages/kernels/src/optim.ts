@@ -293,3 +293,68 @@ function validateConfig(cfg: OptimizerConfig): void {
 function checkStepCount(op: string, t: number): void {
   if (!Number.isInteger(t) || t < 1) throw new Error(`${op}: step count t must be an integer ≥ 1 (1 on the first update), got ${t}`);
 }
+
+/** A range of a flat parameter span, in elements relative to the span's start. */
+export interface ParamRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** One AdamW dispatch of adamwStepSelectiveDecay: a maximal run of elements with one decay setting. */
+export interface DecayInterval extends ParamRange {
+  readonly decay: boolean;
+}
+
+/**
+ * Splits [0, n) into maximal intervals that are all in `noDecay` (decay false) or all outside it
+ * (decay true), in order. Throws on ranges out of [0, n) or overlapping each other; adjacent
+ * ranges merge, empty ones are ignored.
+ */
+export function decayIntervals(n: number, noDecay: readonly ParamRange[]): DecayInterval[] {
+  const ranges = noDecay.filter((r) => r.length !== 0).slice().sort((a, b) => a.offset - b.offset);
+  const out: DecayInterval[] = [];
+  const push = (offset: number, length: number, decay: boolean) => {
+    if (length === 0) return;
+    const last = out[out.length - 1];
+    if (last && last.decay === decay) out[out.length - 1] = { offset: last.offset, length: last.length + length, decay };
+    else out.push({ offset, length, decay });
+  };
+  let at = 0;
+  for (const r of ranges) {
+    if (!Number.isInteger(r.offset) || !Number.isInteger(r.length) || r.offset < 0 || r.length < 0 || r.offset + r.length > n) {
+      throw new Error(`decayIntervals: range [${r.offset}, ${r.offset + r.length}) is not within [0, ${n})`);
+    }
+    if (r.offset < at) throw new Error(`decayIntervals: range [${r.offset}, ${r.offset + r.length}) overlaps another`);
+    push(at, r.offset - at, true);
+    push(r.offset, r.length, false);
+    at = r.offset + r.length;
+  }
+  push(at, n - at, true);
+  return out;
+}
+
+/**
+ * AdamW over a whole flat parameter span with decoupled weight decay everywhere except the
+ * `noDecay` ranges (a GPT's LayerNorm gains, biases and embeddings), which get weight decay 0. One
+ * adamwStep dispatch per maximal interval (see decayIntervals): every element is updated exactly
+ * once, and each interval's update is that of adamwStep on its range.
+ */
+export function adamwStepSelectiveDecay(
+  step: StepEncoder,
+  params: Target,
+  grads: Target,
+  expAvg: Target,
+  expAvgSq: Target,
+  options: AdamWOptions,
+  t: number,
+  noDecay: readonly ParamRange[],
+): void {
+  const spans = [asSpan(params), asSpan(grads), asSpan(expAvg), asSpan(expAvgSq)] as const;
+  const n = checkSameLength('adamwStepSelectiveDecay', ...spans);
+  const sub = (s: F32Span, r: ParamRange): F32Span => ({ buffer: s.buffer, offset: s.offset + r.offset, length: r.length });
+  const weightDecay = adamwDefaults(options).weightDecay;
+  for (const r of decayIntervals(n, noDecay)) {
+    const [x, g, m, v] = spans.map((s) => sub(s, r));
+    adamwStep(step, x, g, m, v, { ...options, weightDecay: r.decay ? weightDecay : 0 }, t);
+  }
+}

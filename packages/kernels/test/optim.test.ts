@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   adamwStep,
+  adamwStepSelectiveDecay,
+  decayIntervals,
   describeOptimizer,
   optimizerStep,
   reference,
@@ -115,6 +117,56 @@ describe('optimizer kernels', () => {
     const want = Float64Array.from(flat);
     want.set(segment.x, off);
     expectAllClose(got, want, TOL, 'flat buffer');
+  });
+
+  it('AdamW with weight decay skipped on some ranges (LayerNorm gains, biases, embeddings) matches float64', async () => {
+    const g = gpu();
+    const n = 1000;
+    const off = 7; // the model's parameters at an offset of the flat buffers
+    const x = uniform(n, 31);
+    const pad = (v: Float32Array) => Float32Array.of(...new Float32Array(off).fill(3), ...v, 3);
+    // Unsorted, with two adjacent ranges (merged into one dispatch) and one at the end.
+    const noDecay = [
+      { offset: 990, length: 10 },
+      { offset: 10, length: 50 },
+      { offset: 321, length: 20 },
+      { offset: 300, length: 21 },
+    ];
+    const h = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+    const [bx, bg, bm, bv] = [g.upload(pad(x)), g.createBuffer((n + off + 1) * 4), g.createBuffer((n + off + 1) * 4), g.createBuffer((n + off + 1) * 4)];
+    const s = (b: GPUBuffer) => span(b, off, n);
+    let decayed = { x: Float64Array.from(x), expAvg: new Float64Array(n), expAvgSq: new Float64Array(n) };
+    let plain = { ...decayed };
+    const skip = (i: number) => noDecay.some((r) => i >= r.offset && i < r.offset + r.length);
+    for (let t = 1; t <= 3; t++) {
+      const grad = uniform(n, 40 + t);
+      g.write(bg, 0, pad(grad));
+      const step = g.beginStep();
+      adamwStepSelectiveDecay(step, s(bx), s(bg), s(bm), s(bv), h, t, noDecay);
+      step.submit();
+      // The reference: each element follows AdamW with its own decay (0 inside the ranges).
+      const a = reference.optim.adamw(decayed.x, grad, decayed.expAvg, decayed.expAvgSq, h, t);
+      const b = reference.optim.adamw(decayed.x, grad, decayed.expAvg, decayed.expAvgSq, { ...h, weightDecay: 0 }, t);
+      const pick = (u: Float64Array, w: Float64Array) => Float64Array.from(u, (v, i) => (skip(i) ? w[i] : v));
+      decayed = { x: pick(a.x, b.x), expAvg: pick(a.expAvg, b.expAvg), expAvgSq: pick(a.expAvgSq, b.expAvgSq) };
+      plain = reference.optim.adamw(plain.x, grad, plain.expAvg, plain.expAvgSq, h, t);
+    }
+    const got = await g.readF32(bx);
+    expectAllClose(got.subarray(off, off + n), decayed.x, TOL, 'params');
+    expect([...got.subarray(0, off), got[off + n]].every((v) => v === 3)).toBe(true);
+    // The skipped ranges really differ from decayed ones (lr·wd·|x| ≈ 1e-3·|x| per step ≫ TOL).
+    const gap = Math.max(...Array.from({ length: 50 }, (_, i) => Math.abs(got[off + 10 + i] - plain.x[10 + i])));
+    expect(gap).toBeGreaterThan(1e-4);
+    expect(decayIntervals(n, noDecay)).toEqual([
+      { offset: 0, length: 10, decay: true },
+      { offset: 10, length: 50, decay: false },
+      { offset: 60, length: 240, decay: true },
+      { offset: 300, length: 41, decay: false },
+      { offset: 341, length: 649, decay: true },
+      { offset: 990, length: 10, decay: false },
+    ]);
+    expect(() => decayIntervals(n, [{ offset: 5, length: 10 }, { offset: 14, length: 2 }])).toThrow(/overlaps/);
+    expect(() => decayIntervals(n, [{ offset: 995, length: 10 }])).toThrow(/not within/);
   });
 
   it('describes optimizers and their state, and dispatches through optimizerStep', async () => {
