@@ -32,6 +32,9 @@ override TPR: u32 = 4u;  // threads per owned row
 override WG: u32 = BR * TPR;
 override DC: u32 = D / TPR;   // output columns per thread
 override NPT: u32 = BN / TPR; // scores per thread per tile
+// Row stride of the staged tiles: one float of padding makes it odd, so the threads of a warp that
+// read the same column of different rows (the score dot products) hit different banks.
+override DP: u32 = D + 1u;
 
 const MAX_DC: u32 = 16u;
 const NEG: f32 = -3.0e38;
@@ -70,10 +73,10 @@ struct Params {
 // Tiles: `own_*` hold the workgroup's BR rows, `str_*` the streamed BN rows, `tile_*` BR×BN scores.
 // forward: own_a = q, str_a = k, str_b = v, tile_a = S. dq: own_a = q, own_b = dy, str_a = k,
 // str_b = v, tile_a = dS. dkdv: own_a = k, own_b = v, str_a = q, str_b = dy, tile_a = P, tile_b = dS.
-var<workgroup> own_a: array<f32, BR * D>;
-var<workgroup> own_b: array<f32, BR * D>;
-var<workgroup> str_a: array<f32, BN * D>;
-var<workgroup> str_b: array<f32, BN * D>;
+var<workgroup> own_a: array<f32, BR * DP>;
+var<workgroup> own_b: array<f32, BR * DP>;
+var<workgroup> str_a: array<f32, BN * DP>;
+var<workgroup> str_b: array<f32, BN * DP>;
 var<workgroup> tile_a: array<f32, BR * BN>;
 var<workgroup> tile_b: array<f32, BR * BN>;
 var<workgroup> row_stats: array<f32, 2 * BN>; // dkdv: L and Δ of the streamed query rows
@@ -95,13 +98,13 @@ fn stat_index(b: u32, h: u32, t: u32) -> u32 {
 // Dot product of row r of `own_a` with row n of `str_a` (and likewise own_b · str_b).
 fn dot_aa(r: u32, n: u32) -> f32 {
   var s = 0.0;
-  for (var c = 0u; c < D; c++) { s = fma(own_a[r * D + c], str_a[n * D + c], s); }
+  for (var c = 0u; c < D; c++) { s = fma(own_a[r * DP + c], str_a[n * DP + c], s); }
   return s;
 }
 
 fn dot_bb(r: u32, n: u32) -> f32 {
   var s = 0.0;
-  for (var c = 0u; c < D; c++) { s = fma(own_b[r * D + c], str_b[n * D + c], s); }
+  for (var c = 0u; c < D; c++) { s = fma(own_b[r * DP + c], str_b[n * DP + c], s); }
   return s;
 }
 
@@ -115,7 +118,7 @@ fn attention_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgro
   let i = i0 + r;
   for (var e = lid; e < BR * D; e += WG) {
     let t = i0 + e / D;
-    own_a[e] = select(0.0, qkv[p.qkv_off + qkv_index(b, min(t, p.t - 1u), 0u, h, e % D)], t < p.t);
+    own_a[e / D * DP + e % D] = select(0.0, qkv[p.qkv_off + qkv_index(b, min(t, p.t - 1u), 0u, h, e % D)], t < p.t);
   }
   var m = NEG;
   var l = 0.0;
@@ -125,8 +128,8 @@ fn attention_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgro
     workgroupBarrier(); // the previous tile is no longer read
     for (var e = lid; e < BN * D; e += WG) {
       let t = min(j0 + e / D, p.t - 1u);
-      str_a[e] = qkv[p.qkv_off + qkv_index(b, t, 1u, h, e % D)];
-      str_b[e] = qkv[p.qkv_off + qkv_index(b, t, 2u, h, e % D)];
+      str_a[e / D * DP + e % D] = qkv[p.qkv_off + qkv_index(b, t, 1u, h, e % D)];
+      str_b[e / D * DP + e % D] = qkv[p.qkv_off + qkv_index(b, t, 2u, h, e % D)];
     }
     workgroupBarrier();
     for (var n = 0u; n < NPT; n++) {
@@ -144,7 +147,7 @@ fn attention_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgro
     for (var jj = 0u; jj < BN; jj++) {
       let pj = exp(tile_a[r * BN + jj] - m_new);
       l += pj;
-      for (var c = 0u; c < DC; c++) { acc[c] = fma(pj, str_b[jj * D + part + TPR * c], acc[c]); }
+      for (var c = 0u; c < DC; c++) { acc[c] = fma(pj, str_b[jj * DP + part + TPR * c], acc[c]); }
     }
     m = m_new;
   }
@@ -167,8 +170,8 @@ fn attention_backward_dq(@builtin(local_invocation_index) lid: u32, @builtin(wor
   for (var e = lid; e < BR * D; e += WG) {
     let t = i0 + e / D;
     let tc = min(t, p.t - 1u);
-    own_a[e] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 0u, h, e % D)], t < p.t);
-    own_b[e] = select(0.0, dy[p.dy_off + row_index(b, tc, h, e % D)], t < p.t);
+    own_a[e / D * DP + e % D] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 0u, h, e % D)], t < p.t);
+    own_b[e / D * DP + e % D] = select(0.0, dy[p.dy_off + row_index(b, tc, h, e % D)], t < p.t);
   }
   // Δ_i = dy_i · y_i: each thread sums its columns, then the row's TPR partials are added in order.
   var part_sum = 0.0;
@@ -188,8 +191,8 @@ fn attention_backward_dq(@builtin(local_invocation_index) lid: u32, @builtin(wor
     workgroupBarrier();
     for (var e = lid; e < BN * D; e += WG) {
       let t = min(j0 + e / D, p.t - 1u);
-      str_a[e] = qkv[p.qkv_off + qkv_index(b, t, 1u, h, e % D)];
-      str_b[e] = qkv[p.qkv_off + qkv_index(b, t, 2u, h, e % D)];
+      str_a[e / D * DP + e % D] = qkv[p.qkv_off + qkv_index(b, t, 1u, h, e % D)];
+      str_b[e / D * DP + e % D] = qkv[p.qkv_off + qkv_index(b, t, 2u, h, e % D)];
     }
     workgroupBarrier();
     for (var n = 0u; n < NPT; n++) {
@@ -200,7 +203,7 @@ fn attention_backward_dq(@builtin(local_invocation_index) lid: u32, @builtin(wor
     workgroupBarrier();
     for (var jj = 0u; jj < BN; jj++) {
       let ds = tile_a[r * BN + jj];
-      for (var c = 0u; c < DC; c++) { acc[c] = fma(ds, str_a[jj * D + part + TPR * c], acc[c]); }
+      for (var c = 0u; c < DC; c++) { acc[c] = fma(ds, str_a[jj * DP + part + TPR * c], acc[c]); }
     }
   }
   if (i < p.t) {
@@ -219,8 +222,8 @@ fn attention_backward_dkdv(@builtin(local_invocation_index) lid: u32, @builtin(w
   for (var e = lid; e < BR * D; e += WG) {
     let t = j0 + e / D;
     let tc = min(t, p.t - 1u);
-    own_a[e] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 1u, h, e % D)], t < p.t);
-    own_b[e] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 2u, h, e % D)], t < p.t);
+    own_a[e / D * DP + e % D] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 1u, h, e % D)], t < p.t);
+    own_b[e / D * DP + e % D] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 2u, h, e % D)], t < p.t);
   }
   var dk: array<f32, MAX_DC>;
   var dv: array<f32, MAX_DC>;
@@ -230,8 +233,8 @@ fn attention_backward_dkdv(@builtin(local_invocation_index) lid: u32, @builtin(w
     for (var e = lid; e < BN * D; e += WG) {
       let t = i0 + e / D;
       let tc = min(t, p.t - 1u);
-      str_a[e] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 0u, h, e % D)], t < p.t);
-      str_b[e] = select(0.0, dy_kv[p.dy_off + row_index(b, tc, h, e % D)], t < p.t);
+      str_a[e / D * DP + e % D] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 0u, h, e % D)], t < p.t);
+      str_b[e / D * DP + e % D] = select(0.0, dy_kv[p.dy_off + row_index(b, tc, h, e % D)], t < p.t);
     }
     for (var e = lid; e < BN; e += WG) {
       let tc = min(i0 + e, p.t - 1u);
@@ -251,7 +254,7 @@ fn attention_backward_dkdv(@builtin(local_invocation_index) lid: u32, @builtin(w
       let pij = tile_a[r * BN + ii];
       let ds = tile_b[r * BN + ii];
       for (var c = 0u; c < DC; c++) {
-        let col = ii * D + part + TPR * c;
+        let col = ii * DP + part + TPR * c;
         dv[c] = fma(pij, str_b[col], dv[c]);
         dk[c] = fma(ds, str_a[col], dk[c]);
       }

@@ -71,7 +71,8 @@ const MAX_HEAD_DIM = 64;
 /**
  * 64 threads, 16 owned rows of 4 threads each (so a thread keeps D/4 ≤ 16 accumulators), and the
  * largest streamed tile (16, else 8, else 4 rows) whose dk/dv-pass memory —
- * 4·((2·br + 2·bn)·D + 2·br·bn + 2·bn) bytes — fits 16 KiB: 16 rows up to D = 48, 8 for D = 64.
+ * 4·((2·br + 2·bn)·(D + 1) + 2·br·bn + 2·bn) bytes, tile rows padded by one float — fits 16 KiB:
+ * 16 rows up to D = 52 (D = 32: 10.4 KiB), 8 rows for D = 56..64 (D = 64: 13.3 KiB).
  */
 export function attentionTiles(headDim: number): AttentionTiles {
   if (!Number.isInteger(headDim) || headDim < 4 || headDim > MAX_HEAD_DIM || headDim % 4 !== 0) {
@@ -80,7 +81,7 @@ export function attentionTiles(headDim: number): AttentionTiles {
   const br = 16;
   const tpr = 4;
   for (const bn of [16, 8, 4]) {
-    const workgroupBytes = 4 * ((2 * br + 2 * bn) * headDim + 2 * br * bn + 2 * bn);
+    const workgroupBytes = 4 * ((2 * br + 2 * bn) * (headDim + 1) + 2 * br * bn + 2 * bn);
     if (workgroupBytes <= WORKGROUP_BYTES) return { br, bn, tpr, workgroupBytes };
   }
   throw new Error(`attention: no tiling of headDim ${headDim} fits ${WORKGROUP_BYTES} bytes of workgroup memory`);

@@ -1,4 +1,5 @@
 import type { SelfCheck } from './selfcheck-types.js';
+import { attentionChecks } from './checks/attention.js';
 import { elementwiseChecks } from './checks/elementwise.js';
 import { gatherChecks } from './checks/gather.js';
 import { matmulChecks } from './checks/matmul.js';
@@ -6,4 +7,4 @@ import { optimChecks } from './checks/optim.js';
 import { reduceChecks } from './checks/reduce.js';
 
 /** One small check per kernel family, run by `gossamer selfcheck`. */
-export const selfChecks: SelfCheck[] = [...elementwiseChecks, ...matmulChecks, ...reduceChecks, ...optimChecks, ...gatherChecks];
+export const selfChecks: SelfCheck[] = [...elementwiseChecks, ...matmulChecks, ...reduceChecks, ...optimChecks, ...gatherChecks, ...attentionChecks];

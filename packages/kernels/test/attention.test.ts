@@ -264,6 +264,17 @@ describe('causal multi-head attention', () => {
     for (const k of ['y', 'lse', 'dqkv'] as const) expect(new Uint32Array(b[k].buffer), k).toEqual(new Uint32Array(a[k].buffer));
   });
 
+  it('tiles every supported head size within the 16 KiB of workgroup memory WebGPU guarantees', () => {
+    for (let d = 4; d <= 64; d += 4) {
+      const t = attentionTiles(d);
+      expect(t.workgroupBytes, `D = ${d}`).toBeLessThanOrEqual(16384);
+      expect(t.br * t.tpr).toBeLessThanOrEqual(256);
+      expect(d % t.tpr === 0 && t.bn % t.tpr === 0 && d / t.tpr <= 16, `D = ${d}`).toBe(true);
+    }
+    expect(attentionTiles(32).bn).toBe(16);
+    expect(attentionTiles(64).bn).toBe(8);
+  });
+
   it('rejects bad shapes, wrong lengths and aliased outputs', () => {
     const g = gpu();
     const s = shape(1, 4, 2, 16);
