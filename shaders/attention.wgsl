@@ -11,9 +11,11 @@
 //
 // Grid of every entry point: (⌈T/BR⌉, H, B), one workgroup per (block of BR rows, head, batch item),
 // so one dispatch covers all heads. WG = BR·TPR threads: TPR threads share an owned row and each
-// keeps the D/TPR output columns part, part + TPR, ... in registers (strided so neighbouring
-// threads touch neighbouring addresses). The other operand is streamed in tiles of BN rows staged in
-// workgroup memory; each thread computes BN/TPR of the BR×BN scores as full D-long dot products.
+// keeps the vec4 column chunks part, part + TPR, ... of its outputs in registers (strided so
+// neighbouring threads touch neighbouring addresses). The other operand is streamed in tiles of BN
+// rows staged in workgroup memory; each thread computes BN/TPR of the BR×BN scores as full D-long
+// dot products. Tiles are vec4 rows padded by one vec4 (stride D + 4 floats), so the inner loops
+// are 128-bit workgroup loads and the rows that a warp reads at once fall in different banks.
 // No T×T matrix is ever in global memory, and no float atomics are used: each output element has one
 // owner that sums its terms in a fixed order, so results are deterministic bit for bit.
 //
@@ -25,18 +27,17 @@
 //             accumulates dv = Pᵀ·dy and dk = scale·dSᵀ·q.
 // Masked scores use a large finite negative (WGSL has no infinity literal): exp of it is 0.
 
-override D: u32 = 32u;   // head size, a multiple of TPR with D/TPR ≤ MAX_DC
+override D: u32 = 32u;   // head size, a multiple of 4·TPR with D/(4·TPR) ≤ MAX_DC
 override BR: u32 = 16u;  // owned rows per workgroup
 override BN: u32 = 16u;  // rows per streamed tile, a multiple of TPR
 override TPR: u32 = 4u;  // threads per owned row
 override WG: u32 = BR * TPR;
-override DC: u32 = D / TPR;   // output columns per thread
-override NPT: u32 = BN / TPR; // scores per thread per tile
-// Row stride of the staged tiles: one float of padding makes it odd, so the threads of a warp that
-// read the same column of different rows (the score dot products) hit different banks.
-override DP: u32 = D + 1u;
+override D4: u32 = D / 4u;     // vec4s per row
+override DP4: u32 = D4 + 1u;   // padded row stride of the tiles, in vec4s
+override DC: u32 = D4 / TPR;   // vec4 output chunks per thread
+override NPT: u32 = BN / TPR;  // scores per thread per tile
 
-const MAX_DC: u32 = 16u;
+const MAX_DC: u32 = 4u;
 const NEG: f32 = -3.0e38;
 
 struct Params {
@@ -73,20 +74,20 @@ struct Params {
 // Tiles: `own_*` hold the workgroup's BR rows, `str_*` the streamed BN rows, `tile_*` BR×BN scores.
 // forward: own_a = q, str_a = k, str_b = v, tile_a = S. dq: own_a = q, own_b = dy, str_a = k,
 // str_b = v, tile_a = dS. dkdv: own_a = k, own_b = v, str_a = q, str_b = dy, tile_a = P, tile_b = dS.
-var<workgroup> own_a: array<f32, BR * DP>;
-var<workgroup> own_b: array<f32, BR * DP>;
-var<workgroup> str_a: array<f32, BN * DP>;
-var<workgroup> str_b: array<f32, BN * DP>;
+var<workgroup> own_a: array<vec4f, BR * DP4>;
+var<workgroup> own_b: array<vec4f, BR * DP4>;
+var<workgroup> str_a: array<vec4f, BN * DP4>;
+var<workgroup> str_b: array<vec4f, BN * DP4>;
 var<workgroup> tile_a: array<f32, BR * BN>;
 var<workgroup> tile_b: array<f32, BR * BN>;
 var<workgroup> row_stats: array<f32, 2 * BN>; // dkdv: L and Δ of the streamed query rows
 
-// Element (token t of batch item b, part which ∈ {0: q, 1: k, 2: v}, head h, column c) of qkv.
+// Element (token t of batch item b, part which ∈ {0: q, 1: k, 2: v}, head h, column col) of qkv.
 fn qkv_index(b: u32, t: u32, which: u32, h: u32, col: u32) -> u32 {
   return (b * p.t + t) * 3u * p.c + which * p.c + h * D + col;
 }
 
-// Element (b, t, h, c) of a [B·T, C] operand (y, dy).
+// Element (b, t, h, col) of a [B·T, C] operand (y, dy).
 fn row_index(b: u32, t: u32, h: u32, col: u32) -> u32 {
   return (b * p.t + t) * p.c + h * D + col;
 }
@@ -95,16 +96,38 @@ fn stat_index(b: u32, h: u32, t: u32) -> u32 {
   return (b * p.heads + h) * p.t + t;
 }
 
+// Columns 4·c4 .. 4·c4 + 3 of token t's q, k or v (element offsets need not be 16-byte aligned, so
+// global memory is read as scalars). Tokens past T read as zeros.
+fn load_qkv(b: u32, t: u32, which: u32, h: u32, c4: u32) -> vec4f {
+  let e = p.qkv_off + qkv_index(b, min(t, p.t - 1u), which, h, 4u * c4);
+  return select(vec4f(0.0), vec4f(qkv[e], qkv[e + 1u], qkv[e + 2u], qkv[e + 3u]), t < p.t);
+}
+
+fn load_dy(b: u32, t: u32, h: u32, c4: u32) -> vec4f {
+  let e = p.dy_off + row_index(b, min(t, p.t - 1u), h, 4u * c4);
+  return select(vec4f(0.0), vec4f(dy[e], dy[e + 1u], dy[e + 2u], dy[e + 3u]), t < p.t);
+}
+
+fn load_dy_kv(b: u32, t: u32, h: u32, c4: u32) -> vec4f {
+  let e = p.dy_off + row_index(b, min(t, p.t - 1u), h, 4u * c4);
+  return select(vec4f(0.0), vec4f(dy_kv[e], dy_kv[e + 1u], dy_kv[e + 2u], dy_kv[e + 3u]), t < p.t);
+}
+
+fn load_y(b: u32, t: u32, h: u32, c4: u32) -> vec4f {
+  let e = p.y_off + row_index(b, min(t, p.t - 1u), h, 4u * c4);
+  return select(vec4f(0.0), vec4f(y_in[e], y_in[e + 1u], y_in[e + 2u], y_in[e + 3u]), t < p.t);
+}
+
 // Dot product of row r of `own_a` with row n of `str_a` (and likewise own_b · str_b).
 fn dot_aa(r: u32, n: u32) -> f32 {
   var s = 0.0;
-  for (var c = 0u; c < D; c++) { s = fma(own_a[r * DP + c], str_a[n * DP + c], s); }
+  for (var c = 0u; c < D4; c++) { s += dot(own_a[r * DP4 + c], str_a[n * DP4 + c]); }
   return s;
 }
 
 fn dot_bb(r: u32, n: u32) -> f32 {
   var s = 0.0;
-  for (var c = 0u; c < D; c++) { s = fma(own_b[r * DP + c], str_b[n * DP + c], s); }
+  for (var c = 0u; c < D4; c++) { s += dot(own_b[r * DP4 + c], str_b[n * DP4 + c]); }
   return s;
 }
 
@@ -116,20 +139,17 @@ fn attention_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgro
   let r = lid / TPR;
   let part = lid % TPR;
   let i = i0 + r;
-  for (var e = lid; e < BR * D; e += WG) {
-    let t = i0 + e / D;
-    own_a[e / D * DP + e % D] = select(0.0, qkv[p.qkv_off + qkv_index(b, min(t, p.t - 1u), 0u, h, e % D)], t < p.t);
-  }
+  for (var e = lid; e < BR * D4; e += WG) { own_a[e / D4 * DP4 + e % D4] = load_qkv(b, i0 + e / D4, 0u, h, e % D4); }
   var m = NEG;
   var l = 0.0;
-  var acc: array<f32, MAX_DC>;
+  var acc: array<vec4f, MAX_DC>;
   let last = min(i0 + BR, p.t) - 1u; // the last query row of the block: keys beyond it are masked
   for (var j0 = 0u; j0 <= last; j0 += BN) {
     workgroupBarrier(); // the previous tile is no longer read
-    for (var e = lid; e < BN * D; e += WG) {
-      let t = min(j0 + e / D, p.t - 1u);
-      str_a[e / D * DP + e % D] = qkv[p.qkv_off + qkv_index(b, t, 1u, h, e % D)];
-      str_b[e / D * DP + e % D] = qkv[p.qkv_off + qkv_index(b, t, 2u, h, e % D)];
+    for (var e = lid; e < BN * D4; e += WG) {
+      let at = e / D4 * DP4 + e % D4;
+      str_a[at] = load_qkv(b, j0 + e / D4, 1u, h, e % D4);
+      str_b[at] = load_qkv(b, j0 + e / D4, 2u, h, e % D4);
     }
     workgroupBarrier();
     for (var n = 0u; n < NPT; n++) {
@@ -138,7 +158,7 @@ fn attention_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgro
     }
     workgroupBarrier();
     // Every thread of the row repeats the row's max and exps (BN each) rather than share them: it
-    // saves a barrier and a tile, and costs BN exps against (D + D/TPR)·BN/TPR·TPR FMAs.
+    // saves a barrier and a tile, and costs BN exps against BN·D/TPR FMAs per thread.
     var m_new = m;
     for (var jj = 0u; jj < BN; jj++) { m_new = max(m_new, tile_a[r * BN + jj]); }
     let rescale = exp(m - m_new);
@@ -147,13 +167,20 @@ fn attention_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgro
     for (var jj = 0u; jj < BN; jj++) {
       let pj = exp(tile_a[r * BN + jj] - m_new);
       l += pj;
-      for (var c = 0u; c < DC; c++) { acc[c] = fma(pj, str_b[jj * DP + part + TPR * c], acc[c]); }
+      for (var c = 0u; c < DC; c++) { acc[c] = fma(vec4f(pj), str_b[jj * DP4 + part + TPR * c], acc[c]); }
     }
     m = m_new;
   }
   if (i < p.t) {
     let inv_l = 1.0 / l;
-    for (var c = 0u; c < DC; c++) { y_out[p.y_off + row_index(b, i, h, part + TPR * c)] = acc[c] * inv_l; }
+    for (var c = 0u; c < DC; c++) {
+      let e = p.y_off + row_index(b, i, h, 4u * (part + TPR * c));
+      let v = acc[c] * inv_l;
+      y_out[e] = v.x;
+      y_out[e + 1u] = v.y;
+      y_out[e + 2u] = v.z;
+      y_out[e + 3u] = v.w;
+    }
     if (part == 0u) { lse_out[p.lse_off + stat_index(b, h, i)] = m + log(l); }
   }
 }
@@ -166,33 +193,29 @@ fn attention_backward_dq(@builtin(local_invocation_index) lid: u32, @builtin(wor
   let r = lid / TPR;
   let part = lid % TPR;
   let i = i0 + r;
-  let iv = min(i, p.t - 1u); // rows past T compute on a clamped copy and write nothing
-  for (var e = lid; e < BR * D; e += WG) {
-    let t = i0 + e / D;
-    let tc = min(t, p.t - 1u);
-    own_a[e / D * DP + e % D] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 0u, h, e % D)], t < p.t);
-    own_b[e / D * DP + e % D] = select(0.0, dy[p.dy_off + row_index(b, tc, h, e % D)], t < p.t);
+  for (var e = lid; e < BR * D4; e += WG) {
+    let at = e / D4 * DP4 + e % D4;
+    own_a[at] = load_qkv(b, i0 + e / D4, 0u, h, e % D4);
+    own_b[at] = load_dy(b, i0 + e / D4, h, e % D4);
   }
-  // Δ_i = dy_i · y_i: each thread sums its columns, then the row's TPR partials are added in order.
+  // Δ_i = dy_i · y_i: each thread sums its chunks, then the row's TPR partials are added in order.
+  // Rows past T read zeros and get Δ = 0; they write nothing.
   var part_sum = 0.0;
-  for (var c = 0u; c < DC; c++) {
-    let col = part + TPR * c;
-    part_sum = fma(dy[p.dy_off + row_index(b, iv, h, col)], y_in[p.y_off + row_index(b, iv, h, col)], part_sum);
-  }
+  for (var c = 0u; c < DC; c++) { part_sum += dot(load_dy(b, i, h, part + TPR * c), load_y(b, i, h, part + TPR * c)); }
   tile_a[r * BN + part] = part_sum;
   workgroupBarrier();
   var delta = 0.0;
   for (var k = 0u; k < TPR; k++) { delta += tile_a[r * BN + k]; }
-  let lse = lse_in[p.lse_off + stat_index(b, h, iv)];
+  let lse = lse_in[p.lse_off + stat_index(b, h, min(i, p.t - 1u))];
   if (i < p.t && part == 0u) { delta_out[p.delta_off + stat_index(b, h, i)] = delta; }
-  var acc: array<f32, MAX_DC>;
+  var acc: array<vec4f, MAX_DC>;
   let last = min(i0 + BR, p.t) - 1u;
   for (var j0 = 0u; j0 <= last; j0 += BN) {
     workgroupBarrier();
-    for (var e = lid; e < BN * D; e += WG) {
-      let t = min(j0 + e / D, p.t - 1u);
-      str_a[e / D * DP + e % D] = qkv[p.qkv_off + qkv_index(b, t, 1u, h, e % D)];
-      str_b[e / D * DP + e % D] = qkv[p.qkv_off + qkv_index(b, t, 2u, h, e % D)];
+    for (var e = lid; e < BN * D4; e += WG) {
+      let at = e / D4 * DP4 + e % D4;
+      str_a[at] = load_qkv(b, j0 + e / D4, 1u, h, e % D4);
+      str_b[at] = load_qkv(b, j0 + e / D4, 2u, h, e % D4);
     }
     workgroupBarrier();
     for (var n = 0u; n < NPT; n++) {
@@ -202,12 +225,19 @@ fn attention_backward_dq(@builtin(local_invocation_index) lid: u32, @builtin(wor
     }
     workgroupBarrier();
     for (var jj = 0u; jj < BN; jj++) {
-      let ds = tile_a[r * BN + jj];
-      for (var c = 0u; c < DC; c++) { acc[c] = fma(ds, str_a[jj * DP + part + TPR * c], acc[c]); }
+      let ds = vec4f(tile_a[r * BN + jj]);
+      for (var c = 0u; c < DC; c++) { acc[c] = fma(ds, str_a[jj * DP4 + part + TPR * c], acc[c]); }
     }
   }
   if (i < p.t) {
-    for (var c = 0u; c < DC; c++) { dqkv[p.dqkv_off + qkv_index(b, i, 0u, h, part + TPR * c)] = acc[c] * p.scale; }
+    for (var c = 0u; c < DC; c++) {
+      let e = p.dqkv_off + qkv_index(b, i, 0u, h, 4u * (part + TPR * c));
+      let v = acc[c] * p.scale;
+      dqkv[e] = v.x;
+      dqkv[e + 1u] = v.y;
+      dqkv[e + 2u] = v.z;
+      dqkv[e + 3u] = v.w;
+    }
   }
 }
 
@@ -219,27 +249,25 @@ fn attention_backward_dkdv(@builtin(local_invocation_index) lid: u32, @builtin(w
   let r = lid / TPR;
   let part = lid % TPR;
   let j = j0 + r;
-  for (var e = lid; e < BR * D; e += WG) {
-    let t = j0 + e / D;
-    let tc = min(t, p.t - 1u);
-    own_a[e / D * DP + e % D] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 1u, h, e % D)], t < p.t);
-    own_b[e / D * DP + e % D] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 2u, h, e % D)], t < p.t);
+  for (var e = lid; e < BR * D4; e += WG) {
+    let at = e / D4 * DP4 + e % D4;
+    own_a[at] = load_qkv(b, j0 + e / D4, 1u, h, e % D4);
+    own_b[at] = load_qkv(b, j0 + e / D4, 2u, h, e % D4);
   }
-  var dk: array<f32, MAX_DC>;
-  var dv: array<f32, MAX_DC>;
+  var dk: array<vec4f, MAX_DC>;
+  var dv: array<vec4f, MAX_DC>;
   // Queries before the block's first key see none of its keys.
   for (var i0 = (j0 / BN) * BN; i0 < p.t; i0 += BN) {
     workgroupBarrier();
-    for (var e = lid; e < BN * D; e += WG) {
-      let t = i0 + e / D;
-      let tc = min(t, p.t - 1u);
-      str_a[e / D * DP + e % D] = select(0.0, qkv[p.qkv_off + qkv_index(b, tc, 0u, h, e % D)], t < p.t);
-      str_b[e / D * DP + e % D] = select(0.0, dy_kv[p.dy_off + row_index(b, tc, h, e % D)], t < p.t);
+    for (var e = lid; e < BN * D4; e += WG) {
+      let at = e / D4 * DP4 + e % D4;
+      str_a[at] = load_qkv(b, i0 + e / D4, 0u, h, e % D4);
+      str_b[at] = load_dy_kv(b, i0 + e / D4, h, e % D4);
     }
     for (var e = lid; e < BN; e += WG) {
-      let tc = min(i0 + e, p.t - 1u);
-      row_stats[e] = lse_kv[p.lse_off + stat_index(b, h, tc)];
-      row_stats[BN + e] = delta_kv[p.delta_off + stat_index(b, h, tc)];
+      let at = p.lse_off + stat_index(b, h, min(i0 + e, p.t - 1u));
+      row_stats[e] = lse_kv[at];
+      row_stats[BN + e] = delta_kv[p.delta_off + stat_index(b, h, min(i0 + e, p.t - 1u))];
     }
     workgroupBarrier();
     for (var n = 0u; n < NPT; n++) {
@@ -251,20 +279,29 @@ fn attention_backward_dkdv(@builtin(local_invocation_index) lid: u32, @builtin(w
     }
     workgroupBarrier();
     for (var ii = 0u; ii < BN; ii++) {
-      let pij = tile_a[r * BN + ii];
-      let ds = tile_b[r * BN + ii];
+      let pij = vec4f(tile_a[r * BN + ii]);
+      let ds = vec4f(tile_b[r * BN + ii]);
       for (var c = 0u; c < DC; c++) {
-        let col = ii * DP + part + TPR * c;
-        dv[c] = fma(pij, str_b[col], dv[c]);
-        dk[c] = fma(ds, str_a[col], dk[c]);
+        let at = ii * DP4 + part + TPR * c;
+        dv[c] = fma(pij, str_b[at], dv[c]);
+        dk[c] = fma(ds, str_a[at], dk[c]);
       }
     }
   }
   if (j < p.t) {
     for (var c = 0u; c < DC; c++) {
-      let col = part + TPR * c;
-      dqkv_kv[p.dqkv_off + qkv_index(b, j, 1u, h, col)] = dk[c] * p.scale;
-      dqkv_kv[p.dqkv_off + qkv_index(b, j, 2u, h, col)] = dv[c];
+      let col = 4u * (part + TPR * c);
+      let ek = p.dqkv_off + qkv_index(b, j, 1u, h, col);
+      let ev = p.dqkv_off + qkv_index(b, j, 2u, h, col);
+      let k4 = dk[c] * p.scale;
+      dqkv_kv[ek] = k4.x;
+      dqkv_kv[ek + 1u] = k4.y;
+      dqkv_kv[ek + 2u] = k4.z;
+      dqkv_kv[ek + 3u] = k4.w;
+      dqkv_kv[ev] = dv[c].x;
+      dqkv_kv[ev + 1u] = dv[c].y;
+      dqkv_kv[ev + 2u] = dv[c].z;
+      dqkv_kv[ev + 3u] = dv[c].w;
     }
   }
 }

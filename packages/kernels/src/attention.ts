@@ -48,7 +48,7 @@ export interface AttentionShape {
   seqLen: number;
   /** Heads H. */
   heads: number;
-  /** Head size D; C = H·D. A multiple of 4 in [4, 64]. */
+  /** Head size D; C = H·D. 16, 32, 48 or 64. */
   headDim: number;
 }
 
@@ -69,19 +69,21 @@ const WORKGROUP_BYTES = 16384;
 const MAX_HEAD_DIM = 64;
 
 /**
- * 64 threads, 16 owned rows of 4 threads each (so a thread keeps D/4 ≤ 16 accumulators), and the
- * largest streamed tile (16, else 8, else 4 rows) whose dk/dv-pass memory —
- * 4·((2·br + 2·bn)·(D + 1) + 2·br·bn + 2·bn) bytes, tile rows padded by one float — fits 16 KiB:
- * 16 rows up to D = 52 (D = 32: 10.4 KiB), 8 rows for D = 56..64 (D = 64: 13.3 KiB).
+ * 64 threads, 16 owned rows of 4 threads each (so a thread keeps D/16 ≤ 4 vec4 accumulators per
+ * output), and the largest streamed tile (16, else 8, else 4 rows) whose dk/dv-pass memory —
+ * 4·((2·br + 2·bn)·(D + 4) + 2·br·bn + 2·bn) bytes, vec4 tile rows padded by one vec4 — fits 16 KiB:
+ * 16 rows up to D = 48 (D = 32: 11.1 KiB), 8 rows for D = 64 (13.8 KiB). D is a pipeline override
+ * (one specialised pipeline per head size); B, T and H are runtime params.
  */
 export function attentionTiles(headDim: number): AttentionTiles {
-  if (!Number.isInteger(headDim) || headDim < 4 || headDim > MAX_HEAD_DIM || headDim % 4 !== 0) {
-    throw new Error(`attention: headDim must be a multiple of 4 in [4, ${MAX_HEAD_DIM}], got ${headDim}`);
+  // Multiples of 16: 4 threads per row, each owning whole vec4 column chunks.
+  if (!Number.isInteger(headDim) || headDim < 16 || headDim > MAX_HEAD_DIM || headDim % 16 !== 0) {
+    throw new Error(`attention: headDim must be 16, 32, 48 or ${MAX_HEAD_DIM}, got ${headDim}`);
   }
   const br = 16;
   const tpr = 4;
   for (const bn of [16, 8, 4]) {
-    const workgroupBytes = 4 * ((2 * br + 2 * bn) * (headDim + 1) + 2 * br * bn + 2 * bn);
+    const workgroupBytes = 4 * ((2 * br + 2 * bn) * (headDim + 4) + 2 * br * bn + 2 * bn);
     if (workgroupBytes <= WORKGROUP_BYTES) return { br, bn, tpr, workgroupBytes };
   }
   throw new Error(`attention: no tiling of headDim ${headDim} fits ${WORKGROUP_BYTES} bytes of workgroup memory`);

@@ -264,12 +264,12 @@ describe('causal multi-head attention', () => {
     for (const k of ['y', 'lse', 'dqkv'] as const) expect(new Uint32Array(b[k].buffer), k).toEqual(new Uint32Array(a[k].buffer));
   });
 
-  it('tiles every supported head size within the 16 KiB of workgroup memory WebGPU guarantees', () => {
-    for (let d = 4; d <= 64; d += 4) {
+  it('tiles every head size (16, 32, 48, 64) within the 16 KiB of workgroup memory WebGPU guarantees', () => {
+    for (let d = 16; d <= 64; d += 16) {
       const t = attentionTiles(d);
       expect(t.workgroupBytes, `D = ${d}`).toBeLessThanOrEqual(16384);
       expect(t.br * t.tpr).toBeLessThanOrEqual(256);
-      expect(d % t.tpr === 0 && t.bn % t.tpr === 0 && d / t.tpr <= 16, `D = ${d}`).toBe(true);
+      expect(d % (4 * t.tpr) === 0 && t.bn % t.tpr === 0 && d / (4 * t.tpr) <= 4, `D = ${d}`).toBe(true);
     }
     expect(attentionTiles(32).bn).toBe(16);
     expect(attentionTiles(64).bn).toBe(8);
@@ -282,7 +282,8 @@ describe('causal multi-head attention', () => {
     const y = g.createBuffer(4 * 32 * 4);
     const lse = g.createBuffer(8 * 4);
     const step = g.beginStep();
-    expect(() => attentionForward(step, { ...s, headDim: 128 }, { qkv, y, lse })).toThrow(/headDim must be a multiple of 4 in \[4, 64\]/);
+    expect(() => attentionForward(step, { ...s, headDim: 128 }, { qkv, y, lse })).toThrow(/headDim must be 16, 32, 48 or 64, got 128/);
+    expect(() => attentionForward(step, { ...s, headDim: 8 }, { qkv, y, lse })).toThrow(/got 8/);
     expect(() => attentionForward(step, { ...s, seqLen: 0 }, { qkv, y, lse })).toThrow(/seqLen must be a positive integer/);
     expect(() => attentionForward(step, s, { qkv: span(qkv, 0, 10), y, lse })).toThrow(/qkv has 10 elements, expected 384/);
     expect(() => attentionForward(step, s, { qkv, y: span(qkv, 0, 128), lse })).toThrow(/shares its buffer/);
