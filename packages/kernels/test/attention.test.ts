@@ -210,6 +210,7 @@ describe('causal multi-head attention', () => {
     shape(2, 130, 4, 32),
     shape(1, 130, 1, 16),
     shape(1, 37, 2, 64),
+    shape(1, 257, 1, 16),
   ])('forward and backward of %o match float64 within the derived bound', async (s) => {
     const g = gpu();
     const { qkv, dy } = inputs(s, s.seqLen * 7 + s.heads * 3 + s.headDim);
