@@ -142,10 +142,12 @@ interface Run {
   y: Float32Array;
   lse: Float32Array;
   dqkv: Float32Array;
+  /** Δ = rowsum(dy ∘ y), when the caller's scratch was used. */
+  delta?: Float32Array;
 }
 
 /** Forward then backward on the GPU, qkv and dy at odd offsets of bigger buffers. */
-async function runGpu(g: Gpu, s: AttentionShape, qkv: Float32Array, dy: Float32Array): Promise<Run> {
+async function runGpu(g: Gpu, s: AttentionShape, qkv: Float32Array, dy: Float32Array, ownDelta = false): Promise<Run> {
   const C = s.heads * s.headDim;
   const tokens = s.batch * s.seqLen;
   const rows = s.batch * s.heads * s.seqLen;
@@ -159,14 +161,23 @@ async function runGpu(g: Gpu, s: AttentionShape, qkv: Float32Array, dy: Float32A
   const by = g.createBuffer(tokens * C * 4);
   const blse = g.createBuffer((rows + 7) * 4);
   const bd = g.createBuffer((tokens * 3 * C + 1) * 4);
+  const bdelta = g.createBuffer((rows + 2) * 4);
   const step = g.beginStep();
   const qkvSpan = span(bqkv, 5, qkv.length);
   const lseSpan = span(blse, 7, rows);
   attentionForward(step, s, { qkv: qkvSpan, y: by, lse: lseSpan });
-  attentionBackward(g, step, s, { qkv: qkvSpan, y: by, lse: lseSpan, dy: span(bdy, 3, dy.length), dqkv: span(bd, 1, tokens * 3 * C) });
+  attentionBackward(g, step, s, {
+    qkv: qkvSpan,
+    y: by,
+    lse: lseSpan,
+    dy: span(bdy, 3, dy.length),
+    dqkv: span(bd, 1, tokens * 3 * C),
+    delta: ownDelta ? span(bdelta, 2, rows) : undefined,
+  });
   step.submit();
-  const run = { y: await g.readF32(by), lse: (await g.readF32(blse)).slice(7), dqkv: (await g.readF32(bd)).slice(1) };
-  for (const buf of [bqkv, bdy, by, blse, bd]) buf.destroy();
+  const run: Run = { y: await g.readF32(by), lse: (await g.readF32(blse)).slice(7), dqkv: (await g.readF32(bd)).slice(1) };
+  if (ownDelta) run.delta = (await g.readF32(bdelta)).slice(2);
+  for (const buf of [bqkv, bdy, by, blse, bd, bdelta]) buf.destroy();
   return run;
 }
 
@@ -256,13 +267,29 @@ describe('causal multi-head attention', () => {
     expect(changed).toBeGreaterThan(0);
   });
 
-  it('is deterministic: two runs give the same bits', async () => {
+  it('is deterministic: two runs give the same bits (the second with caller-provided Δ scratch)', async () => {
     const g = gpu();
     const s = shape(2, 70, 3, 32);
     const { qkv, dy } = inputs(s, 21);
     const a = await runGpu(g, s, qkv, dy);
-    const b = await runGpu(g, s, qkv, dy);
+    const b = await runGpu(g, s, qkv, dy, true);
     for (const k of ['y', 'lse', 'dqkv'] as const) expect(new Uint32Array(b[k].buffer), k).toEqual(new Uint32Array(a[k].buffer));
+    // Δ_i = dy_i·y_i over the GPU's y: a D-term dot product, plus |dy|·(y's bound) from the forward.
+    const want = ref.attentionBackward(qkv, dy, s).delta;
+    const fb = forwardBounds(qkv, s, ref.attentionForward(qkv, s).lse);
+    const C = s.heads * s.headDim;
+    const bound = Float64Array.from(want, (_, row) => {
+      const t = row % s.seqLen;
+      const h = Math.floor(row / s.seqLen) % s.heads;
+      const bt = Math.floor(row / (s.seqLen * s.heads)) * s.seqLen + t;
+      let e = 0;
+      for (let c = 0; c < s.headDim; c++) {
+        const at = bt * C + h * s.headDim + c;
+        e += Math.abs(dy[at]) * (fb.y[at] + (s.headDim + 1) * U * Math.abs(b.y[at]));
+      }
+      return 2 * e + 1e-30;
+    });
+    expectWithin(b.delta!, want, bound, 'Δ');
   });
 
   it('tiles every head size (16, 32, 48, 64) within the 16 KiB of workgroup memory WebGPU guarantees', () => {
