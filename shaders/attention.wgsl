@@ -36,6 +36,7 @@ override D4: u32 = D / 4u;     // vec4s per row
 override DP4: u32 = D4 + 1u;   // padded row stride of the tiles, in vec4s
 override DC: u32 = D4 / TPR;   // vec4 output chunks per thread
 override NPT: u32 = BN / TPR;  // scores per thread per tile
+override BT: u32 = BN + 1u;    // row stride of the score tiles, odd so that rows fall in different banks
 
 const MAX_DC: u32 = 4u;
 const NEG: f32 = -3.0e38;
@@ -78,8 +79,8 @@ var<workgroup> own_a: array<vec4f, BR * DP4>;
 var<workgroup> own_b: array<vec4f, BR * DP4>;
 var<workgroup> str_a: array<vec4f, BN * DP4>;
 var<workgroup> str_b: array<vec4f, BN * DP4>;
-var<workgroup> tile_a: array<f32, BR * BN>;
-var<workgroup> tile_b: array<f32, BR * BN>;
+var<workgroup> tile_a: array<f32, BR * BT>;
+var<workgroup> tile_b: array<f32, BR * BT>;
 var<workgroup> row_stats: array<f32, 2 * BN>; // dkdv: L and Δ of the streamed query rows
 
 // Element (token t of batch item b, part which ∈ {0: q, 1: k, 2: v}, head h, column col) of qkv.
@@ -154,18 +155,18 @@ fn attention_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgro
     workgroupBarrier();
     for (var n = 0u; n < NPT; n++) {
       let jj = part + TPR * n;
-      tile_a[r * BN + jj] = select(NEG, dot_aa(r, jj) * p.scale, j0 + jj <= i);
+      tile_a[r * BT + jj] = select(NEG, dot_aa(r, jj) * p.scale, j0 + jj <= i);
     }
     workgroupBarrier();
     // Every thread of the row repeats the row's max and exps (BN each) rather than share them: it
     // saves a barrier and a tile, and costs BN exps against BN·D/TPR FMAs per thread.
     var m_new = m;
-    for (var jj = 0u; jj < BN; jj++) { m_new = max(m_new, tile_a[r * BN + jj]); }
+    for (var jj = 0u; jj < BN; jj++) { m_new = max(m_new, tile_a[r * BT + jj]); }
     let rescale = exp(m - m_new);
     l *= rescale;
     for (var c = 0u; c < DC; c++) { acc[c] *= rescale; }
     for (var jj = 0u; jj < BN; jj++) {
-      let pj = exp(tile_a[r * BN + jj] - m_new);
+      let pj = exp(tile_a[r * BT + jj] - m_new);
       l += pj;
       for (var c = 0u; c < DC; c++) { acc[c] = fma(vec4f(pj), str_b[jj * DP4 + part + TPR * c], acc[c]); }
     }
@@ -202,10 +203,10 @@ fn attention_backward_dq(@builtin(local_invocation_index) lid: u32, @builtin(wor
   // Rows past T read zeros and get Δ = 0; they write nothing.
   var part_sum = 0.0;
   for (var c = 0u; c < DC; c++) { part_sum += dot(load_dy(b, i, h, part + TPR * c), load_y(b, i, h, part + TPR * c)); }
-  tile_a[r * BN + part] = part_sum;
+  tile_a[r * BT + part] = part_sum;
   workgroupBarrier();
   var delta = 0.0;
-  for (var k = 0u; k < TPR; k++) { delta += tile_a[r * BN + k]; }
+  for (var k = 0u; k < TPR; k++) { delta += tile_a[r * BT + k]; }
   let lse = lse_in[p.lse_off + stat_index(b, h, min(i, p.t - 1u))];
   if (i < p.t && part == 0u) { delta_out[p.delta_off + stat_index(b, h, i)] = delta; }
   var acc: array<vec4f, MAX_DC>;
@@ -221,11 +222,11 @@ fn attention_backward_dq(@builtin(local_invocation_index) lid: u32, @builtin(wor
     for (var n = 0u; n < NPT; n++) {
       let jj = part + TPR * n;
       let pij = select(0.0, exp(dot_aa(r, jj) * p.scale - lse), j0 + jj <= i);
-      tile_a[r * BN + jj] = pij * (dot_bb(r, jj) - delta);
+      tile_a[r * BT + jj] = pij * (dot_bb(r, jj) - delta);
     }
     workgroupBarrier();
     for (var jj = 0u; jj < BN; jj++) {
-      let ds = vec4f(tile_a[r * BN + jj]);
+      let ds = vec4f(tile_a[r * BT + jj]);
       for (var c = 0u; c < DC; c++) { acc[c] = fma(ds, str_a[jj * DP4 + part + TPR * c], acc[c]); }
     }
   }
@@ -274,13 +275,13 @@ fn attention_backward_dkdv(@builtin(local_invocation_index) lid: u32, @builtin(w
       let ii = part + TPR * n;
       let qi = i0 + ii;
       let pij = select(0.0, exp(dot_aa(r, ii) * p.scale - row_stats[ii]), j <= qi && qi < p.t);
-      tile_a[r * BN + ii] = pij;
-      tile_b[r * BN + ii] = pij * (dot_bb(r, ii) - row_stats[BN + ii]);
+      tile_a[r * BT + ii] = pij;
+      tile_b[r * BT + ii] = pij * (dot_bb(r, ii) - row_stats[BN + ii]);
     }
     workgroupBarrier();
     for (var ii = 0u; ii < BN; ii++) {
-      let pij = vec4f(tile_a[r * BN + ii]);
-      let ds = vec4f(tile_b[r * BN + ii]);
+      let pij = vec4f(tile_a[r * BT + ii]);
+      let ds = vec4f(tile_b[r * BT + ii]);
       for (var c = 0u; c < DC; c++) {
         let at = ii * DP4 + part + TPR * c;
         dv[c] = fma(pij, str_b[at], dv[c]);

@@ -71,8 +71,8 @@ const MAX_HEAD_DIM = 64;
 /**
  * 64 threads, 16 owned rows of 4 threads each (so a thread keeps D/16 ≤ 4 vec4 accumulators per
  * output), and the largest streamed tile (16, else 8, else 4 rows) whose dk/dv-pass memory —
- * 4·((2·br + 2·bn)·(D + 4) + 2·br·bn + 2·bn) bytes, vec4 tile rows padded by one vec4 — fits 16 KiB:
- * 16 rows up to D = 48 (D = 32: 11.1 KiB), 8 rows for D = 64 (13.8 KiB). D is a pipeline override
+ * 4·((2·br + 2·bn)·(D + 4) + 2·br·(bn + 1) + 2·bn) bytes, rows padded against bank conflicts — fits 16 KiB:
+ * 16 rows up to D = 48 (D = 32: 11.3 KiB), 8 rows for D = 64 (13.9 KiB). D is a pipeline override
  * (one specialised pipeline per head size); B, T and H are runtime params.
  */
 export function attentionTiles(headDim: number): AttentionTiles {
@@ -83,7 +83,7 @@ export function attentionTiles(headDim: number): AttentionTiles {
   const br = 16;
   const tpr = 4;
   for (const bn of [16, 8, 4]) {
-    const workgroupBytes = 4 * ((2 * br + 2 * bn) * (headDim + 4) + 2 * br * bn + 2 * bn);
+    const workgroupBytes = 4 * ((2 * br + 2 * bn) * (headDim + 4) + 2 * br * (bn + 1) + 2 * bn);
     if (workgroupBytes <= WORKGROUP_BYTES) return { br, bn, tpr, workgroupBytes };
   }
   throw new Error(`attention: no tiling of headDim ${headDim} fits ${WORKGROUP_BYTES} bytes of workgroup memory`);

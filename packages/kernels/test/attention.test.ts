@@ -26,7 +26,8 @@ function expectWithin(actual: ArrayLike<number>, expected: ArrayLike<number>, bo
 
 // Error model (first order in u, every bound doubled below to cover the second-order terms). With
 // s_ij = scale·q_i·k_j and a_ij = scale·Σ_c |q_ic·k_jc|:
-// - a score is D FMAs and a multiply: |Δs_ij| ≤ δs_ij = (D + 2)·u·a_ij;
+// - a score is a D-term dot product (any summation order: vec4 dots) and a multiply:
+//   |Δs_ij| ≤ δs_ij = (D + 2)·u·a_ij;
 // - WGSL's exp is accurate to (3 + 2|x|) ulp; every argument lies in [−R_i, 0], R_i the row's range;
 // - forward: the rescale factors hit acc and l alike and cancel in y = acc/l; what is left is the
 //   scores' error (twice: the shift m is itself a computed score), and the n_i + tiles_i roundings
