@@ -200,8 +200,20 @@ export function attentionBackward(gpu: Gpu, step: StepEncoder, shape: AttentionS
   if (scratch) gpu.pool.release(scratch);
 }
 
-/** Floating-point operations of the forward (causal: about half of 4·B·H·T²·D), for GFLOP/s figures. */
+/** Causal (query, key) pairs of a call: B·H·T·(T + 1)/2. */
+function causalPairs(shape: AttentionShape): number {
+  return (shape.batch * shape.heads * shape.seqLen * (shape.seqLen + 1)) / 2;
+}
+
+/** Floating-point operations of the forward (q·kᵀ and P·v: 4·D per causal pair), for GFLOP/s figures. */
 export function attentionForwardFlops(shape: AttentionShape): number {
-  const pairs = (shape.seqLen * (shape.seqLen + 1)) / 2;
-  return 4 * shape.batch * shape.heads * pairs * shape.headDim;
+  return 4 * shape.headDim * causalPairs(shape);
+}
+
+/**
+ * Floating-point operations of the backward's products (dP = dy·vᵀ, dv, dq, dk: 8·D per causal
+ * pair), not counting the recomputed scores (another 4·D per pair, q·kᵀ once in each pass).
+ */
+export function attentionBackwardFlops(shape: AttentionShape): number {
+  return 8 * shape.headDim * causalPairs(shape);
 }
