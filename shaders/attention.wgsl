@@ -35,10 +35,11 @@ override WG: u32 = BR * TPR;
 override D4: u32 = D / 4u;     // vec4s per row
 override DP4: u32 = D4 + 1u;   // padded row stride of the tiles, in vec4s
 override DC: u32 = D4 / TPR;   // vec4 output chunks per thread
-override NPT: u32 = BN / TPR;  // scores per thread per tile
+override NPT: u32 = BN / TPR;  // scores per thread per tile, ≤ MAX_NPT
 override BT: u32 = BN + 1u;    // row stride of the score tiles, odd so that rows fall in different banks
 
 const MAX_DC: u32 = 4u;
+const MAX_NPT: u32 = 4u;
 const NEG: f32 = -3.0e38;
 
 struct Params {
@@ -119,16 +120,24 @@ fn load_y(b: u32, t: u32, h: u32, c4: u32) -> vec4f {
   return select(vec4f(0.0), vec4f(y_in[e], y_in[e + 1u], y_in[e + 2u], y_in[e + 3u]), t < p.t);
 }
 
-// Dot product of row r of `own_a` with row n of `str_a` (and likewise own_b · str_b).
-fn dot_aa(r: u32, n: u32) -> f32 {
-  var s = 0.0;
-  for (var c = 0u; c < D4; c++) { s += dot(own_a[r * DP4 + c], str_a[n * DP4 + c]); }
+// The thread's NPT scores: row r of `own_a` dotted with rows part + TPR·n of `str_a` (and likewise
+// own_b · str_b). Each vec4 of the owned row is loaded once for all NPT streamed rows; every dot
+// product still sums its D/4 chunks in order.
+fn dots_aa(r: u32, part: u32) -> array<f32, MAX_NPT> {
+  var s: array<f32, MAX_NPT>;
+  for (var c = 0u; c < D4; c++) {
+    let x = own_a[r * DP4 + c];
+    for (var n = 0u; n < NPT; n++) { s[n] += dot(x, str_a[(part + TPR * n) * DP4 + c]); }
+  }
   return s;
 }
 
-fn dot_bb(r: u32, n: u32) -> f32 {
-  var s = 0.0;
-  for (var c = 0u; c < D4; c++) { s += dot(own_b[r * DP4 + c], str_b[n * DP4 + c]); }
+fn dots_bb(r: u32, part: u32) -> array<f32, MAX_NPT> {
+  var s: array<f32, MAX_NPT>;
+  for (var c = 0u; c < D4; c++) {
+    let x = own_b[r * DP4 + c];
+    for (var n = 0u; n < NPT; n++) { s[n] += dot(x, str_b[(part + TPR * n) * DP4 + c]); }
+  }
   return s;
 }
 
@@ -153,9 +162,10 @@ fn attention_forward(@builtin(local_invocation_index) lid: u32, @builtin(workgro
       str_b[at] = load_qkv(b, j0 + e / D4, 2u, h, e % D4);
     }
     workgroupBarrier();
+    let sc = dots_aa(r, part);
     for (var n = 0u; n < NPT; n++) {
       let jj = part + TPR * n;
-      tile_a[r * BT + jj] = select(NEG, dot_aa(r, jj) * p.scale, j0 + jj <= i);
+      tile_a[r * BT + jj] = select(NEG, sc[n] * p.scale, j0 + jj <= i);
     }
     workgroupBarrier();
     // Every thread of the row repeats the row's max and exps (BN each) rather than share them: it
@@ -219,10 +229,12 @@ fn attention_backward_dq(@builtin(local_invocation_index) lid: u32, @builtin(wor
       str_b[at] = load_qkv(b, j0 + e / D4, 2u, h, e % D4);
     }
     workgroupBarrier();
+    let sc = dots_aa(r, part);
+    let dp = dots_bb(r, part);
     for (var n = 0u; n < NPT; n++) {
       let jj = part + TPR * n;
-      let pij = select(0.0, exp(dot_aa(r, jj) * p.scale - lse), j0 + jj <= i);
-      tile_a[r * BT + jj] = pij * (dot_bb(r, jj) - delta);
+      let pij = select(0.0, exp(sc[n] * p.scale - lse), j0 + jj <= i);
+      tile_a[r * BT + jj] = pij * (dp[n] - delta);
     }
     workgroupBarrier();
     for (var jj = 0u; jj < BN; jj++) {
@@ -271,12 +283,14 @@ fn attention_backward_dkdv(@builtin(local_invocation_index) lid: u32, @builtin(w
       row_stats[BN + e] = delta_kv[p.delta_off + stat_index(b, h, min(i0 + e, p.t - 1u))];
     }
     workgroupBarrier();
+    let sc = dots_aa(r, part);
+    let dp = dots_bb(r, part);
     for (var n = 0u; n < NPT; n++) {
       let ii = part + TPR * n;
       let qi = i0 + ii;
-      let pij = select(0.0, exp(dot_aa(r, ii) * p.scale - row_stats[ii]), j <= qi && qi < p.t);
+      let pij = select(0.0, exp(sc[n] * p.scale - row_stats[ii]), j <= qi && qi < p.t);
       tile_a[r * BT + ii] = pij;
-      tile_b[r * BT + ii] = pij * (dot_bb(r, ii) - row_stats[BN + ii]);
+      tile_b[r * BT + ii] = pij * (dp[n] - row_stats[BN + ii]);
     }
     workgroupBarrier();
     for (var ii = 0u; ii < BN; ii++) {

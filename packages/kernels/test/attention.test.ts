@@ -298,7 +298,7 @@ describe('causal multi-head attention', () => {
       const t = attentionTiles(d);
       expect(t.workgroupBytes, `D = ${d}`).toBeLessThanOrEqual(16384);
       expect(t.br * t.tpr).toBeLessThanOrEqual(256);
-      expect(d % (4 * t.tpr) === 0 && t.bn % t.tpr === 0 && d / (4 * t.tpr) <= 4, `D = ${d}`).toBe(true);
+      expect(d % (4 * t.tpr) === 0 && t.bn % t.tpr === 0 && t.bn / t.tpr <= 4 && d / (4 * t.tpr) <= 4, `D = ${d}`).toBe(true);
     }
     expect(attentionTiles(32).bn).toBe(16);
     expect(attentionTiles(64).bn).toBe(8);
