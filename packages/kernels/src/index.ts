@@ -18,3 +18,4 @@ export * as netlassoReference from './reference/netlasso.js';
 export * from './outer.js';
 export * from './layernorm.js';
 export * from './embedding.js';
+export * from './attention.js';

@@ -1,4 +1,5 @@
 import type { SelfCheck } from './selfcheck-types.js';
+import { attentionChecks } from './checks/attention.js';
 import { elementwiseChecks } from './checks/elementwise.js';
 import { gatherChecks } from './checks/gather.js';
 import { matmulChecks } from './checks/matmul.js';
@@ -7,4 +8,4 @@ import { reduceChecks } from './checks/reduce.js';
 import { transformerChecks } from './checks/transformer.js';
 
 /** One small check per kernel family, run by `gossamer selfcheck`. */
-export const selfChecks: SelfCheck[] = [...elementwiseChecks, ...matmulChecks, ...reduceChecks, ...optimChecks, ...gatherChecks, ...transformerChecks];
+export const selfChecks: SelfCheck[] = [...elementwiseChecks, ...matmulChecks, ...reduceChecks, ...optimChecks, ...gatherChecks, ...transformerChecks, ...attentionChecks];

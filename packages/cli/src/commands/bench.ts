@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { benchAttention } from '../bench/attention.js';
 import { benchChaos } from '../bench/chaos.js';
 import { benchCrc32c } from '../bench/crc32c.js';
 import { benchExchange } from '../bench/exchange.js';
@@ -15,6 +16,12 @@ export const benchmarks: Benchmark[] = [
     name: 'matmul',
     summary: 'square matmul GFLOP/s, ours vs TensorFlow.js WebGPU on the same adapter',
     run: ({ adapter, quick }) => benchMatmul(quick ? { adapter, sizes: [128, 256], reps: 2, trials: 1 } : { adapter }),
+  },
+  {
+    name: 'attention',
+    summary: 'fused causal multi-head attention, forward and backward: ms and GFLOP/s for GPT-like shapes',
+    run: ({ adapter, quick }) =>
+      benchAttention(quick ? { adapter, shapes: [{ batch: 2, seqLen: 64, heads: 2, headDim: 32 }], reps: 2, trials: 1 } : { adapter }),
   },
   {
     name: 'train-step',

@@ -12,3 +12,4 @@ export * as conv from './conv.js';
 export * as outer from './outer.js';
 export * as layernorm from './layernorm.js';
 export * as embedding from './embedding.js';
+export * as attention from './attention.js';
