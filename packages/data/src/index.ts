@@ -68,9 +68,11 @@ export {
   encodeCorpus,
   type Tokenizer,
   type TokenizerKind,
+  type CreateTokenizerOptions,
   type TokenDocument,
   type TokenStream,
 } from './tokenizer.js';
+export { BpeTokenizer, type BpeOptions } from './bpe.js';
 export { partitionText, partitionTextContiguous, partitionTextBySpeaker, type TextShard, type TextPartitionKind } from './text-partition.js';
 export { WindowSampler, gatherWindows, type WindowSamplerOptions, type WindowBatch } from './text-batch.js';
 export {

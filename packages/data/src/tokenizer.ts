@@ -6,10 +6,11 @@
  * UTF-8 bytes, vocabulary 256, nothing unknown.
  */
 
+import { BpeTokenizer } from './bpe.js';
 import { countChars, type TextCorpus, type TextDocument } from './text.js';
 
 export interface Tokenizer {
-  readonly kind: 'char' | 'byte';
+  readonly kind: 'char' | 'byte' | 'bpe';
   /** Ids are in [0, vocabSize). */
   readonly vocabSize: number;
   /** The id of characters outside the vocabulary (char-level only). */
@@ -90,13 +91,19 @@ export class ByteTokenizer implements Tokenizer {
   }
 }
 
-export type TokenizerKind = 'char' | 'byte';
+export type TokenizerKind = 'char' | 'byte' | 'bpe';
 
-/** A tokenizer for `kind`, its vocabulary (char-level) learned from `train` only. */
-export function createTokenizer(kind: TokenizerKind, train: TextCorpus): Tokenizer {
+export interface CreateTokenizerOptions {
+  /** BPE only: 256 bytes + merges. Default 512. */
+  bpeVocabSize?: number;
+}
+
+/** A tokenizer for `kind`, its vocabulary (char-level, BPE) learned from `train` only. */
+export function createTokenizer(kind: TokenizerKind, train: TextCorpus, options: CreateTokenizerOptions = {}): Tokenizer {
   if (kind === 'char') return CharTokenizer.fromTexts(train.documents.map((d) => d.text));
   if (kind === 'byte') return new ByteTokenizer();
-  throw new Error(`unknown tokenizer ${JSON.stringify(kind)}; use char or byte`);
+  if (kind === 'bpe') return BpeTokenizer.train(train.documents.map((d) => d.text), { vocabSize: options.bpeVocabSize ?? 512 });
+  throw new Error(`unknown tokenizer ${JSON.stringify(kind)}; use char, byte or bpe`);
 }
 
 /** One document's place in a token stream. */

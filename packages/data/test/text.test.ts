@@ -170,6 +170,6 @@ describe('tokenizers', () => {
       { start: 7, end: 9, chars: 2, speaker: 'Y', year: 2 },
     ]);
     expect(stream.chars).toBe(9);
-    expect(() => createTokenizer('bpe' as 'char', corpus)).toThrow(/unknown tokenizer "bpe"/);
+    expect(() => createTokenizer('wordpiece' as 'char', corpus)).toThrow(/unknown tokenizer "wordpiece"; use char, byte or bpe/);
   });
 });
