@@ -73,6 +73,7 @@ export {
   type TokenStream,
 } from './tokenizer.js';
 export { BpeTokenizer, type BpeOptions } from './bpe.js';
+export { prepareTextData, type TextDataOptions, type TextData } from './text-data.js';
 export { partitionText, partitionTextContiguous, partitionTextBySpeaker, type TextShard, type TextPartitionKind } from './text-partition.js';
 export { WindowSampler, gatherWindows, type WindowSamplerOptions, type WindowBatch } from './text-batch.js';
 export {

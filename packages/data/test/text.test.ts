@@ -13,6 +13,7 @@ import {
   loadTextFile,
   loadTextSource,
   parseTextSource,
+  prepareTextData,
   splitText,
   type TextCorpus,
 } from '@gossamer/data';
@@ -171,5 +172,22 @@ describe('tokenizers', () => {
     ]);
     expect(stream.chars).toBe(9);
     expect(() => createTokenizer('wordpiece' as 'char', corpus)).toThrow(/unknown tokenizer "wordpiece"; use char, byte or bpe/);
+  });
+});
+
+describe('prepareTextData', () => {
+  it('learns the vocabulary on the training split only and counts unseen validation characters', () => {
+    const corpus: TextCorpus = { name: 'toy', documents: [{ text: 'abababababababababXY' }] };
+    const data = prepareTextData(corpus, { validFraction: 0.1 });
+    expect(data.tokenizer.vocabSize).toBe(3); // a, b + unknown
+    expect(data.unknownInValid).toBe(2);
+    expect(Array.from(data.valid.tokens)).toEqual([2, 2]);
+    expect(data.train.tokens.length).toBe(18);
+    const bytes = prepareTextData(corpus, { tokenizer: 'byte' });
+    expect(bytes.unknownInValid).toBe(0);
+    expect(bytes.tokenizer.decode(bytes.valid.tokens)).toBe('XY');
+    // One character: ⌊0.9⌋ = 0 characters to train on.
+    expect(() => prepareTextData({ name: 'tiny', documents: [{ text: 'a' }] })).toThrow(/tiny\): the training split is empty/);
+    expect(() => prepareTextData({ name: 'tiny', documents: [{ text: 'a' }, { text: 'b' }] }, { mode: 'whole-documents' })).not.toThrow();
   });
 });
