@@ -280,7 +280,7 @@ describe('browser workers over the nats-server websocket listener', () => {
     const page = await openPage();
     try {
       const seen: string[] = [];
-      const sub = watcher.subscribe(`gossamer.${run}.>`, { callback: (_err, msg) => seen.push(msg.subject) });
+      const sub = watcher.subscribe(`gossamer.${run}.>`, { callback: (_err, msg) => void seen.push(msg.subject) });
       await watcher.flush();
       const own = await inPage(page, (agent, url, creds, subject) => agent.tryPublish(url, creds, subject), server.wsUrl!, seeds.get('b1')!, `gossamer.${run}.b1.member`);
       const other = await inPage(page, (agent, url, creds, subject) => agent.tryPublish(url, creds, subject), server.wsUrl!, seeds.get('b1')!, `gossamer.${run}.b2.member`);
