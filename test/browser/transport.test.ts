@@ -4,10 +4,11 @@
 // server. Every worker, in the page or not, signs in with its own nkey and may publish only on its
 // own subjects. The page reports results (tensors as base64 bytes, errors by name) and the
 // assertions are made here.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomUUID, X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { build } from 'esbuild';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { createUser } from '@nats-io/nkeys';
@@ -21,7 +22,7 @@ import type { OpenRequest, Outcome, PageAgent } from './transport-page.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const CHROMIUM = process.env.GOSSAMER_CHROMIUM ?? '/usr/bin/chromium';
-const USERS = ['b1', 'b2', 'b3', 'b4', 'n1', 'n2', 'coordinator'];
+const USERS = ['b1', 'b2', 'b3', 'b4', 'b5', 'n1', 'n2', 'n3', 'coordinator'];
 /** Heartbeats every 200 ms; a worker silent for 2 s is gone. Generous for a loaded CI machine, short for a test. */
 const HEARTBEAT_MS = 200;
 const PEER_TIMEOUT_MS = 2000;
@@ -53,6 +54,7 @@ let browser: Browser;
 let bundle: string;
 let keyDir: string;
 const seeds = new Map<string, string>();
+const publicKeys = new Map<string, string>();
 const nodeTransports: NatsTransport[] = [];
 
 async function openPage(): Promise<Page> {
@@ -63,18 +65,22 @@ async function openPage(): Promise<Page> {
 }
 
 /** Opens worker `id` of `run` in `page`, over the websocket listener, with its own nkey. */
-function openInPage(page: Page, id: string, run: string, peers: string[]): Promise<readonly string[]> {
+function openInPage(page: Page, id: string, run: string, peers: string[], servers = server.wsUrl!): Promise<readonly string[]> {
   const request: OpenRequest = {
     id,
     runId: run,
-    servers: server.wsUrl!,
+    servers,
     peers,
     credentials: seeds.get(id)!,
     heartbeatIntervalMs: HEARTBEAT_MS,
     peerTimeoutMs: PEER_TIMEOUT_MS,
     retransmitAfterMs: 150,
   };
-  return page.evaluate((r) => (globalThis as unknown as { gossamerPage: PageAgent }).gossamerPage.open(r), request).then(value);
+  return openOutcome(page, request).then(value);
+}
+
+function openOutcome(page: Page, request: OpenRequest): Promise<Outcome<readonly string[]>> {
+  return page.evaluate((r) => (globalThis as unknown as { gossamerPage: PageAgent }).gossamerPage.open(r), request);
 }
 
 /** Runs `f` in the page with its agent (page.evaluate serializes `f`: it may use only its arguments). */
@@ -88,11 +94,11 @@ async function inPage<A extends unknown[], R>(page: Page, f: (agent: PageAgent, 
 }
 
 /** A Node worker over TCP, with its own nkey from a seed file, as `gossamer worker --creds` runs. */
-async function openInNode(id: string, run: string, peers: string[]): Promise<NatsTransport> {
+async function openInNode(id: string, run: string, peers: string[], servers = server.url): Promise<NatsTransport> {
   const t = await NatsTransport.connect({
     id,
     runId: run,
-    servers: server.url,
+    servers,
     peers,
     heartbeatIntervalMs: HEARTBEAT_MS,
     peerTimeoutMs: PEER_TIMEOUT_MS,
@@ -110,6 +116,7 @@ beforeAll(async () => {
     const pair = createUser();
     const seed = new TextDecoder().decode(pair.getSeed());
     seeds.set(name, seed);
+    publicKeys.set(name, pair.getPublicKey());
     writeFileSync(join(keyDir, `${name}.nk`), `${seed}\n`, { mode: 0o600 });
     return { name, publicKey: pair.getPublicKey(), role: name === 'coordinator' ? ('coordinator' as const) : ('worker' as const) };
   });
@@ -297,6 +304,50 @@ describe('browser workers over the nats-server websocket listener', () => {
     } finally {
       await page.close();
       await watcher.close();
+    }
+  });
+
+  it('over wss:// (TLS, as infra/nats/secure serves browsers): a page that trusts the server certificate exchanges with a Node worker; one that does not cannot connect', async () => {
+    const certs = join(keyDir, 'certs');
+    execFileSync('bash', [join(REPO_ROOT, 'infra/nats/secure/make-certs.sh'), certs], { encoding: 'utf8' });
+    const users = USERS.map((name) => ({ name, publicKey: publicKeys.get(name)!, role: name === 'coordinator' ? ('coordinator' as const) : ('worker' as const) }));
+    const tlsServer = await startNatsServer({
+      maxPayload: 64 * 1024,
+      websocket: true,
+      websocketTls: { certFile: join(certs, 'server-cert.pem'), keyFile: join(certs, 'server-key.pem') },
+      extraConfig: authConfig('*', users),
+    });
+    // Trust exactly this certificate (its public key), as a browser trusts a CA-issued one.
+    const spki = new X509Certificate(readFileSync(join(certs, 'server-cert.pem'))).publicKey.export({ type: 'spki', format: 'der' });
+    const pin = createHash('sha256').update(spki).digest('base64');
+    const trusting = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--no-first-run', `--ignore-certificate-errors-spki-list=${pin}`] });
+    try {
+      const wss = tlsServer.wsUrl!;
+      expect(wss).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
+      const run = runId();
+      const request: OpenRequest = { id: 'b5', runId: run, servers: wss, peers: ['b5', 'n3'], credentials: seeds.get('b5')!, heartbeatIntervalMs: HEARTBEAT_MS, peerTimeoutMs: PEER_TIMEOUT_MS, retransmitAfterMs: 150 };
+      // The shared browser trusts no such certificate: the TLS handshake fails, so no connection.
+      const untrusting = await openPage();
+      try {
+        // (A browser tells a page nothing about why a websocket failed: the same URL works below.)
+        expect(await openOutcome(untrusting, { ...request, runId: runId() })).toMatchObject({ ok: false, name: 'ConnectionError' });
+      } finally {
+        await untrusting.close();
+      }
+      const page = await trusting.newPage();
+      await page.addScriptTag({ content: bundle });
+      const [, node] = await Promise.all([openInPage(page, 'b5', run, ['b5', 'n3'], wss), openInNode('n3', run, ['b5', 'n3'], tlsServer.url)]);
+      await node.waitForPeers(['b5'], 20_000);
+      value(await inPage(page, (agent) => agent.waitForPeers('b5', ['n3'], 20_000)));
+      const data = tensor(LARGE, 41);
+      const key = { tensor: 1, round: 0 };
+      const [sent, got] = await Promise.all([inPage(page, (agent, k, d) => agent.send('b5', 'n3', k, d), key, b64(data)), node.receive('b5', key)]);
+      value(sent);
+      expectSameBits(got, data);
+      await inPage(page, (agent) => agent.close('b5'));
+    } finally {
+      await trusting.close();
+      await tlsServer.close();
     }
   });
 });

@@ -35,11 +35,13 @@ export interface NatsServerOptions {
    */
   readonly jetstream?: boolean;
   /**
-   * Also listen for websocket clients (browser workers, wsconnect), without TLS: for loopback and
-   * tests only, as browsers need a trusted certificate for wss:// (see infra/nats). `true`: a free
-   * port chosen by the server; a number: that port. The URL is `wsUrl`.
+   * Also listen for websocket clients (browser workers, wsconnect): `true`, a free port chosen by
+   * the server; a number, that port. Without `websocketTls`, plain ws:// (loopback and tests; a page
+   * served over https:// needs wss://). The URL is `wsUrl`.
    */
   readonly websocket?: boolean | number;
+  /** Serve the websocket listener over TLS (wss://) with this certificate chain and key (PEM files). */
+  readonly websocketTls?: { readonly certFile: string; readonly keyFile: string };
 }
 
 /** nats-server is not installed (or not where it was said to be); the message says how to fix it. */
@@ -126,7 +128,7 @@ export class NatsServer {
       options.maxPayload !== undefined ? `max_payload: ${options.maxPayload}` : '',
       options.writeDeadlineMs !== undefined ? `write_deadline: "${options.writeDeadlineMs}ms"` : '',
       options.maxPendingBytes !== undefined ? `max_pending: ${options.maxPendingBytes}` : '',
-      this.currentWsPort !== undefined ? `websocket {\n  listen: "${this.host}:${this.currentWsPort}"\n  no_tls: true\n}` : '',
+      this.currentWsPort !== undefined ? websocketBlock(`${this.host}:${this.currentWsPort}`, options.websocketTls) : '',
       options.extraConfig ?? '',
     ];
     writeFileSync(this.configFile, `${lines.filter(Boolean).join('\n')}\n`);
@@ -159,7 +161,8 @@ export class NatsServer {
 
   /** The websocket URL (`ws://host:port`, for wsconnect), or undefined without the `websocket` option. */
   get wsUrl(): string | undefined {
-    return this.currentWsPort === undefined ? undefined : `ws://${this.host}:${this.currentWsPort}`;
+    if (this.currentWsPort === undefined) return undefined;
+    return `${this.options.websocketTls ? 'wss' : 'ws'}://${this.host}:${this.currentWsPort}`;
   }
 
   get pid(): number | undefined {
@@ -293,6 +296,11 @@ export class NatsServer {
 /** Starts a nats-server (see NatsServerOptions); resolves once it accepts connections. */
 export function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
   return NatsServer.start(options);
+}
+
+function websocketBlock(listen: string, tls: NatsServerOptions['websocketTls']): string {
+  const security = tls ? `tls {\n    cert_file: ${JSON.stringify(tls.certFile)}\n    key_file: ${JSON.stringify(tls.keyFile)}\n  }` : 'no_tls: true';
+  return `websocket {\n  listen: "${listen}"\n  ${security}\n}`;
 }
 
 /** The client and websocket ports from a ports file ({"nats": [url], "websocket": [url]}). */
