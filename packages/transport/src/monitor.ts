@@ -108,8 +108,17 @@ export class HeartbeatMonitor {
 
   /** Whom this worker still accuses: those still members (`isMember`); the others are dropped. */
   accusations(isMember: (peer: string) => boolean): string[] {
-    for (const p of [...this.accused]) if (!isMember(p)) this.accused.delete(p);
+    this.dropAccusations(isMember);
     return [...this.accused];
+  }
+
+  /**
+   * Forgets the accused that are no longer members (`isMember`). Done at each view, not only with
+   * the next notice: a view that re-adds the id (a restarted process) may come before that notice,
+   * which would then accuse the new process.
+   */
+  dropAccusations(isMember: (peer: string) => boolean): void {
+    for (const p of [...this.accused]) if (!isMember(p)) this.accused.delete(p);
   }
 
   /**

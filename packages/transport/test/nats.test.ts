@@ -134,7 +134,7 @@ describe('NATS transport', () => {
     const b = await NatsTransport.connect({ servers: server.url, id: 'b', runId, peers: ['a', 'b'], retransmitAfterMs: 5000 });
     try {
       // "a" is played by a raw connection: joins, then sends chunks shuffled, with duplicates.
-      raw.publish(natsSubjects.member(runId, 'a'), envelope(runId, 'a', 'join', { capabilities: { adapter: '', softwareAdapter: false, maxBufferMib: 0, memoryMib: 0, stepsPerSecond: 0, gflops: 0, linkMbps: 0 }, softwareVersion: 'test', resumeRound: 0 }));
+      raw.publish(natsSubjects.member(runId, 'a'), envelope(runId, 'a', 'join', { capabilities: { adapter: '', softwareAdapter: false, maxBufferMib: 0, memoryMib: 0, stepsPerSecond: 0, gflops: 0, linkMbps: 0 }, softwareVersion: 'test', resumeRound: 0, incarnation: 0 }));
       await b.waitForPeers(['a'], 5000);
       const data = uniform(100_000, 3);
       const plan = planChunks({ tensorId: 7, round: 3, dtype: DType.DTYPE_F32, elementCount: data.length }, { runId, sender: 'a', maxPayload: 32 * 1024 });

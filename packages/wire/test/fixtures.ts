@@ -75,7 +75,7 @@ export function int8Chunk(): TensorChunk {
 const transfer = { tensorId: 3, round: 12, collectiveId: 0, phase: 0, step: 0 };
 
 export const bodies: { [K in MessageKind]: () => EnvelopeBodies[K] } = {
-  join: () => ({ capabilities, softwareVersion: '0.1.0', resumeRound: 0 }),
+  join: () => ({ capabilities, softwareVersion: '0.1.0', resumeRound: 0, incarnation: 7 }),
   leave: () => ({ reason: LeaveReason.LEAVE_REASON_DONE, detail: 'finished 100 rounds', lastRound: 100 }),
   heartbeat: () => ({ round: 5, state: WorkerState.WORKER_STATE_TRAINING, intervalMs: 1000, capabilities }),
   tensorChunk: smallChunk,

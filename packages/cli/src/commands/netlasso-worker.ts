@@ -23,7 +23,7 @@ import {
   type WorkerLayout,
 } from '@gossamer/algorithms';
 import { Gpu } from '@gossamer/gpu';
-import type { NatsTransport, Transport } from '@gossamer/transport';
+import type { LeaveKind, NatsTransport, Transport } from '@gossamer/transport';
 import { flagKinds, numberFlag } from '../flags.js';
 import { checkProblemSpec } from '../problem-schema.js';
 import { UsageError, type Command } from '../command.js';
@@ -312,6 +312,7 @@ export const netlassoWorker: Command = {
       if (workers > 1) {
         if (joining) await compileNetlassoPipelines(gpu, problem, lambdas, options);
         transport = await joinRun(joinSettings, { id, ids, gpu, log, receiveTimeoutMs: options.receiveTimeoutMs, join: joining });
+        void reportDepartures(transport, (peer, reason) => emit({ type: 'peer-left', worker: id, peer, reason }));
         // A joiner checks the fingerprint against the member that hands it its start (regroup.ts).
         if (!joining) {
           await checkFingerprint(transport, ids, fingerprint, joinSettings.joinTimeoutMs);
@@ -386,3 +387,8 @@ export const netlassoWorker: Command = {
     }
   },
 };
+
+/** Each peer this worker saw leave, and why (a finished one, 'done', is not reported). The stream ends when the transport closes. */
+async function reportDepartures(transport: NatsTransport, report: (peer: string, reason: LeaveKind) => void): Promise<void> {
+  for await (const m of transport.membership()) if (m.kind === 'left' && m.reason !== 'done') report(m.worker, m.reason);
+}

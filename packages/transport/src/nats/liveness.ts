@@ -37,6 +37,12 @@ export interface LivenessHost {
 
 export class Liveness {
   private readonly known = new Map<string, number>(); // member → last time heard from (ms)
+  /** Member → the highest envelope seq heard from its current process (restarted()). */
+  private readonly lastSeq = new Map<string, number>();
+  /** Member → the incarnation its Join gave (restarted()). */
+  private readonly incarnations = new Map<string, number>();
+  /** This process's incarnation: random and nonzero (proto Join.incarnation). */
+  private readonly incarnation = 1 + Math.floor(Math.random() * 0xfffffffe);
   private readonly peerIntervals = new Map<string, number>(); // member → its heartbeat period (ms)
   private readonly departed = new Map<string, LeaveKind>();
   /** Who this worker sends heartbeats to and whom it judges (monitor.ts). */
@@ -111,11 +117,32 @@ export class Liveness {
     this.events.emit({ kind: 'joined', worker: peer });
   }
 
-  /** A valid message from member `sender` arrived; `broadcastOutsider`: a heartbeat or join to all from outside the view. */
-  heard(sender: string, now: number, broadcastOutsider: boolean): void {
+  /** A valid message (envelope `seq`) from member `sender` arrived; `broadcastOutsider`: a heartbeat or join to all from outside the view. */
+  heard(sender: string, seq: number, now: number, broadcastOutsider: boolean): void {
     this.known.set(sender, now);
+    if (seq > (this.lastSeq.get(sender) ?? 0)) this.lastSeq.set(sender, seq);
     // Outside the view and broadcasting (a joiner, or a worker alone in its view): heard by all, judged by all.
     if (broadcastOutsider) this.monitor.heardOutsider(sender, now);
+  }
+
+  /**
+   * A Join from a member that is a new process with its id, restarted (with --join) before the old
+   * one's death was detected: it gives another incarnation than the member's Join did, or it is a
+   * first message (seq 1) after this worker heard a later one of that member (for a member whose Join
+   * this worker never heard: it started before this worker joined). Seq 1 alone proves nothing: the
+   * view that adds a joiner may be installed here before its Join arrives (the commit and the Join
+   * come from different publishers).
+   */
+  restarted(sender: string, seq: number, incarnation: number): boolean {
+    const known = this.incarnations.get(sender);
+    if (known !== undefined && incarnation !== 0) return incarnation !== known;
+    return seq === 1 && (this.lastSeq.get(sender) ?? 0) > 1;
+  }
+
+  /** `peer` restarted (restarted()): its old process is gone, for this worker and, by notice, for all. */
+  retire(peer: string): void {
+    this.peerGone(peer, 'error');
+    this.accuse([peer]);
   }
 
   onHeartbeat(sender: string, intervalMs: number): void {
@@ -123,13 +150,15 @@ export class Liveness {
   }
 
   /** A Join from a member: let the newcomer learn about us now (it may have subscribed after our own Join), to it alone, since every member answers every Join. */
-  onJoin(sender: string): void {
+  onJoin(sender: string, incarnation: number): void {
+    if (incarnation !== 0) this.incarnations.set(sender, incarnation);
     this.beat([sender]);
   }
 
   peerGone(peer: string, reason: LeaveKind): void {
     if (reason !== 'done') this.views.suspect(peer);
     if (!this.known.delete(peer)) return;
+    this.forgetProcess(peer);
     this.departed.set(peer, reason);
     this.monitor.forget(peer);
     // A finished member sends no more heartbeats: the ring closes over it, so that the members it
@@ -139,16 +168,24 @@ export class Liveness {
     this.events.emit({ kind: 'left', worker: peer, reason });
   }
 
+  /** What told `peer`'s process apart: the next one with its id starts afresh. */
+  private forgetProcess(peer: string): void {
+    this.lastSeq.delete(peer);
+    this.incarnations.delete(peer);
+  }
+
   /** A view was installed: its members are the live ones; the others have left (timeout). */
   install(view: MembershipView): void {
     this.joining = false;
     this.viewMembers = new Set(view.members);
+    this.monitor.dropAccusations((p) => this.viewMembers.has(p));
     this.ringStale = true; // the ring is the view's: placed again at the next tick
     // A member that finished ('done') stays in views (views.ts) but not among the live peers.
     for (const peer of view.members) if (peer !== this.id && !this.known.has(peer) && this.departed.get(peer) !== 'done') this.admit(peer);
     for (const peer of [...this.known.keys()]) {
       if (this.viewMembers.has(peer)) continue;
       this.known.delete(peer);
+      this.forgetProcess(peer);
       this.monitor.forget(peer);
       if (!this.departed.has(peer)) this.departed.set(peer, 'timeout');
       // Most workers never judged it themselves (only its monitors did): what waits on it fails now.
@@ -170,7 +207,7 @@ export class Liveness {
   // ---- heartbeats ---------------------------------------------------------------------------------
 
   announce(): void {
-    this.link.toAll('join', { capabilities: this.capabilities, softwareVersion: SOFTWARE_VERSION, resumeRound: 0 });
+    this.link.toAll('join', { capabilities: this.capabilities, softwareVersion: SOFTWARE_VERSION, resumeRound: 0, incarnation: this.incarnation });
   }
 
   /** Every heartbeat interval. */
@@ -251,8 +288,14 @@ export class Liveness {
     this.beat([peer]);
   }
 
-  /** A member judged `peers` gone: gone for this worker too (failing what waits on them), and suspected. */
-  onSuspicion(peers: readonly string[]): void {
+  /**
+   * A member judged `peers` gone, proposing view `epoch` without them: gone for this worker too
+   * (failing what waits on them), and suspected. A notice for a view this worker has passed is
+   * stale: the accused may since have been removed and a new process with its id added. Ignoring it
+   * loses nothing, since an accuser repeats its notice with each beat, for its newest view.
+   */
+  onSuspicion(peers: readonly string[], epoch: number): void {
+    if (epoch <= this.views.current().epoch) return;
     for (const peer of peers) {
       // This worker accused (alive, so wrongly): nothing to do, the next view fences it.
       if (peer === this.id || !this.viewMembers.has(peer)) continue;

@@ -354,11 +354,11 @@ export class NatsTransport implements Transport {
     if (!this.admitted(e, msg, subjectKind)) return;
     switch (e.body) {
       case 'viewChange':
-        if (e.viewChange.step === ViewStep.VIEW_STEP_SUSPECT) this.liveness.onSuspicion(e.viewChange.members);
+        if (e.viewChange.step === ViewStep.VIEW_STEP_SUSPECT) this.liveness.onSuspicion(e.viewChange.members, e.viewChange.epoch);
         else this.views.onMessage(e.sender, viewMessageOf(e.viewChange));
         return;
       case 'join':
-        this.liveness.onJoin(e.sender);
+        this.liveness.onJoin(e.sender, e.join.incarnation);
         return;
       case 'heartbeat':
         this.liveness.onHeartbeat(e.sender, e.heartbeat.intervalMs);
@@ -410,12 +410,10 @@ export class NatsTransport implements Transport {
         return false;
       }
     }
-    if (e.body === 'join' && e.seq === 1 && inView && this.liveness.isKnown(e.sender)) {
-      // A process's first message (seq 1) is its Join: one from a member this worker already hears is
-      // a new process with its id, restarted (with --join) before the old one's death was detected.
-      // The old one is gone; the new one asks again with each heartbeat and is added once the view
-      // drops it. (A joiner's later requests, seq > 1, can still arrive after the view that added it.)
-      this.liveness.peerGone(e.sender, 'error');
+    if (e.body === 'join' && inView && this.liveness.restarted(e.sender, e.seq, e.join.incarnation)) {
+      // The old process is gone; the new one asks again with each heartbeat and is added once the
+      // view drops it.
+      this.liveness.retire(e.sender);
       return false;
     }
     if (e.viewEpoch < view.epoch && !inView) {
@@ -439,7 +437,7 @@ export class NatsTransport implements Transport {
       }
       this.liveness.admit(e.sender);
     }
-    this.liveness.heard(e.sender, performance.now(), !inView && subjectKind === 'member' && (e.body === 'heartbeat' || e.body === 'join'));
+    this.liveness.heard(e.sender, e.seq, performance.now(), !inView && subjectKind === 'member' && (e.body === 'heartbeat' || e.body === 'join'));
     this.views.observeEpoch(e.sender, e.viewEpoch);
     return true;
   }
