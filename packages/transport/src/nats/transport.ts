@@ -1,6 +1,6 @@
 // The NATS transport, on the official v3 client: over TCP in Node (@nats-io/transport-node) or over
 // a websocket in a browser (@nats-io/nats-core's wsconnect), the same subjects and wire format either
-// way. This module reaches no Node API: the package's entries choose how to connect (node.ts, browser.ts).
+// way. This module reaches no Node API: the package's entries choose how to connect (index.ts, browser.ts).
 //
 // Core NATS is at-most-once: a server restart or a cut slow consumer loses messages silently. This
 // transport turns it into "complete, checksummed, exactly once, or a typed error" per (peer, key).
