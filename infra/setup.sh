@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever Gossamer needs that is missing on a Debian/Ubuntu machine, and says what it does:
-#   - Debian packages: chromium (ships SwiftShader, the CPU Vulkan driver used when there is no GPU),
+#   - Debian packages: chromium (ships SwiftShader, the CPU Vulkan driver used when there is no GPU;
+#     also the headless browser of test/browser, driven by puppeteer-core, which downloads none),
 #     libvulkan1 (the Vulkan loader Dawn uses), nats-server (the embedded NATS for local runs/tests),
 #     fonts-dejavu-core (text in the PNG copies of plots), iproute2 and curl (the host test bed:
 #     network namespaces, and each NATS node's monitoring port read from inside its namespace);

@@ -60,6 +60,32 @@ describe('nats-server -t on every config in infra/nats', () => {
     expect(text).toMatch(/^http_port:\s*8222$/m);
   });
 
+  it('browser workers have a websocket listener: plain ws:// in the single-server config, wss:// with the server certificate in the secure one', () => {
+    const single = readFileSync(join(NATS_DIR, 'single.conf'), 'utf8');
+    expect(single).toMatch(/^websocket \{\n  listen: 0\.0\.0\.0:8080\n  no_tls: true\n\}$/m);
+    const secureText = readFileSync(join(NATS_DIR, 'secure', 'server.conf'), 'utf8');
+    const ws = /^websocket \{\n([\s\S]*?)\n\}$/m.exec(secureText)?.[1];
+    expect(ws).toBeDefined();
+    expect(ws).not.toMatch(/no_tls/);
+    expect(ws).toMatch(/cert_file: "\.\/certs\/server-cert\.pem"/);
+    expect(ws).toMatch(/key_file: "\.\/certs\/server-key\.pem"/);
+  });
+
+  it('the secure websocket listener is checked for real: without its key nats-server -t fails', () => {
+    // The prepared copy without the main tls block: only the websocket block then names the key, so a
+    // failure is the websocket's TLS being loaded and checked. Written beside auth.conf (include is relative).
+    const text = readFileSync(secure.config, 'utf8').replace(/^tls \{[\s\S]*?\n\}$/m, '');
+    expect(text).not.toMatch(/^tls \{/m);
+    const file = join(secure.dir, 'ws-only.conf');
+    writeFileSync(file, text);
+    const withKey = testNatsConfig(file, { cwd: secure.dir });
+    expect(withKey.ok, withKey.output).toBe(true);
+    writeFileSync(file, text.replaceAll('server-key.pem', 'missing-key.pem'));
+    const withoutKey = testNatsConfig(file, { cwd: secure.dir });
+    expect(withoutKey.ok).toBe(false);
+    expect(withoutKey.output).toMatch(/missing-key/);
+  });
+
   it('the Kubernetes ConfigMap holds a valid nats.conf', async () => {
     const docs = await parseYamlDocuments(readFileSync(join(REPO_ROOT, 'infra/k8s/nats-configmap.yaml'), 'utf8'));
     const cm = docs[0] as { data: Record<string, YamlValue> };

@@ -1,7 +1,7 @@
 // Sets up infra/nats/secure in a temp dir the way its README says: make-certs.sh, gen-nkeys.mjs,
 // server.conf beside them. Keys are generated fresh for each test run and deleted afterwards.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -24,7 +24,10 @@ export interface SecureSetup {
 export function prepareSecure(options: { run: string; workers: readonly string[] }): SecureSetup {
   const dir = mkdtempSync(join(tmpdir(), 'gossamer-secure-'));
   try {
-    copyFileSync(join(SECURE_DIR, 'server.conf'), join(dir, 'server.conf'));
+    // The websocket listener on a free loopback port, not 0.0.0.0:8443: test files run in parallel.
+    const config = readFileSync(join(SECURE_DIR, 'server.conf'), 'utf8');
+    if (!config.includes('listen: 0.0.0.0:8443')) throw new Error('infra/nats/secure/server.conf: its websocket listen line changed; update prepareSecure');
+    writeFileSync(join(dir, 'server.conf'), config.replace('listen: 0.0.0.0:8443', 'listen: "127.0.0.1:-1"'));
     const certs = execFileSync('bash', [join(SECURE_DIR, 'make-certs.sh'), join(dir, 'certs')], { encoding: 'utf8' });
     const keys = execFileSync(
       process.execPath,

@@ -1,5 +1,11 @@
 // @gossamer/transport: the Transport interface algorithms are written against, its in-process and
-// NATS implementations, the nats-server launcher and the bandwidth limiter.
+// NATS implementations, the nats-server launcher and the bandwidth limiter. This is the Node entry:
+// NatsTransport.connect dials TCP here; browser.ts is the entry for pages (websocket, no Node APIs).
+import { connect } from '@nats-io/transport-node';
+import { setDefaultNatsConnect } from './nats/transport.js';
+
+setDefaultNatsConnect(connect);
+
 export * from './types.js';
 export * from './errors.js';
 export { TokenBucket, type BandwidthLimit, type TokenBucketOptions } from './bandwidth.js';
@@ -28,10 +34,11 @@ export {
   findNatsServer,
   type NatsServerOptions,
 } from './nats-server.js';
-export { NatsTransport, isTransportError } from './nats/transport.js';
+export { NatsTransport, isTransportError, setDefaultNatsConnect } from './nats/transport.js';
 export { natsSubjects } from './nats/subjects.js';
-export type { NatsTransportOptions } from './nats/options.js';
+export type { NatsTransportOptions, NatsConnect } from './nats/options.js';
 export { natsSecurityOptions, credentialsKind, type NatsSecurity } from './nats-security.js';
+export { credentialsAuthenticator } from './nats-credentials.js';
 export * from './views.js';
 export { HeartbeatMonitor, ringPlace, DEFAULT_HEARTBEAT_FANOUT, type RingPlace } from './monitor.js';
 export {

@@ -2,8 +2,11 @@
 // credentials file (user JWT + seed, as `nsc` writes) or a bare nkey seed (as infra/nats/secure's
 // gen-nkeys.mjs writes), a CA certificate to trust, and optionally a client certificate and key.
 import { readFileSync } from 'node:fs';
-import { credsAuthenticator, nkeyAuthenticator, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { TransportUsageError } from './errors.js';
+import { credentialsAuthenticator } from './nats-credentials.js';
+
+export { credentialsKind } from './nats-credentials.js';
 
 export interface NatsSecurity {
   /** Path of a .creds file (JWT + nkey seed) or of a file holding one nkey user seed (SU…). */
@@ -13,18 +16,6 @@ export interface NatsSecurity {
   /** Client certificate and key (PEM) for servers that verify clients (mutual TLS). */
   readonly tlsCertFile?: string;
   readonly tlsKeyFile?: string;
-}
-
-const NKEY_USER_SEED = /^SU[A-Z2-7]{56}$/;
-
-/** What kind of credentials a file holds ('creds' or 'nkey'); throws with the fix if neither. */
-export function credentialsKind(text: string, file: string): 'creds' | 'nkey' {
-  if (/-----BEGIN NATS USER JWT-----/.test(text) && /-----BEGIN USER NKEY SEED-----/.test(text)) return 'creds';
-  if (NKEY_USER_SEED.test(text.trim())) return 'nkey';
-  throw new TransportUsageError(
-    `${file} holds neither NATS credentials (a .creds file with a user JWT and seed) nor an nkey user seed (one line starting with SU); ` +
-      'give the file your NATS operator issued for this worker (e.g. nkeys/w3.nk from infra/nats/secure/gen-nkeys.mjs)',
-  );
 }
 
 function readFile(file: string, what: string): string {
@@ -42,9 +33,7 @@ function readFile(file: string, what: string): string {
 export function natsSecurityOptions(security: NatsSecurity): Partial<NodeConnectionOptions> {
   const options: Partial<NodeConnectionOptions> = {};
   if (security.credentialsFile !== undefined) {
-    const text = readFile(security.credentialsFile, 'credentials file');
-    const bytes = new TextEncoder().encode(text.trim());
-    options.authenticator = credentialsKind(text, security.credentialsFile) === 'creds' ? credsAuthenticator(bytes) : nkeyAuthenticator(bytes);
+    options.authenticator = credentialsAuthenticator(readFile(security.credentialsFile, 'credentials file'), security.credentialsFile);
   }
   if ((security.tlsCertFile === undefined) !== (security.tlsKeyFile === undefined)) {
     throw new TransportUsageError('a client certificate needs its key and the key its certificate: give both (--tls-cert and --tls-key)');

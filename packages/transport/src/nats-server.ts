@@ -2,7 +2,8 @@
 // the server itself (`-p -1`, read back from the ports file, as nats.js's own test harness does, so
 // there is no race between picking a port and binding it), stop/kill/restart on the same port, and
 // pause/resume (SIGSTOP/SIGCONT) to freeze it in fault-injection tests, and optionally JetStream
-// (the launcher's server keeps checkpoints in an object store). Nothing is printed: the server's
+// (the launcher's server keeps checkpoints in an object store), and optionally a websocket listener
+// for browser workers (plain ws:// on loopback; infra/nats has the wss:// configs). Nothing is printed: the server's
 // output is kept (last 16 KiB) for error messages.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,14 @@ export interface NatsServerOptions {
    * one, cannot run it).
    */
   readonly jetstream?: boolean;
+  /**
+   * Also listen for websocket clients (browser workers, wsconnect): `true`, a free port chosen by
+   * the server; a number, that port. Without `websocketTls`, plain ws:// (loopback and tests; a page
+   * served over https:// needs wss://). The URL is `wsUrl`.
+   */
+  readonly websocket?: boolean | number;
+  /** Serve the websocket listener over TLS (wss://) with this certificate chain and key (PEM files). */
+  readonly websocketTls?: { readonly certFile: string; readonly keyFile: string };
 }
 
 /** nats-server is not installed (or not where it was said to be); the message says how to fix it. */
@@ -96,6 +105,7 @@ export class NatsServer {
   private child: ChildProcess | undefined;
   private output = '';
   private currentPort: number;
+  private currentWsPort: number | undefined;
   private readonly dir: string;
   private readonly configFile: string;
 
@@ -104,12 +114,21 @@ export class NatsServer {
     private readonly options: NatsServerOptions,
   ) {
     this.currentPort = options.port ?? -1;
+    const ws = options.websocket;
+    this.currentWsPort = ws === undefined || ws === false ? undefined : ws === true ? -1 : ws;
     this.dir = mkdtempSync(join(tmpdir(), 'gossamer-nats-'));
     this.configFile = join(this.dir, 'server.conf');
+    this.writeConfig();
+  }
+
+  /** Written before every launch: after the first, the websocket port is the one the server chose. */
+  private writeConfig(): void {
+    const { options } = this;
     const lines = [
       options.maxPayload !== undefined ? `max_payload: ${options.maxPayload}` : '',
       options.writeDeadlineMs !== undefined ? `write_deadline: "${options.writeDeadlineMs}ms"` : '',
       options.maxPendingBytes !== undefined ? `max_pending: ${options.maxPendingBytes}` : '',
+      this.currentWsPort !== undefined ? websocketBlock(`${this.host}:${this.currentWsPort}`, options.websocketTls) : '',
       options.extraConfig ?? '',
     ];
     writeFileSync(this.configFile, `${lines.filter(Boolean).join('\n')}\n`);
@@ -140,6 +159,12 @@ export class NatsServer {
     return `nats://${this.host}:${this.currentPort}`;
   }
 
+  /** The websocket URL (`ws://host:port`, for wsconnect), or undefined without the `websocket` option. */
+  get wsUrl(): string | undefined {
+    if (this.currentWsPort === undefined) return undefined;
+    return `${this.options.websocketTls ? 'wss' : 'ws'}://${this.host}:${this.currentWsPort}`;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -157,6 +182,7 @@ export class NatsServer {
   private async launch(): Promise<void> {
     const timeoutMs = this.options.readyTimeoutMs ?? 10_000;
     for (const f of readdirSync(this.dir)) if (f.endsWith('.ports')) rmSync(join(this.dir, f), { force: true });
+    this.writeConfig();
     const args = ['-a', this.host, '-p', String(this.currentPort), '--ports_file_dir', this.dir, '-c', this.configFile];
     if (this.options.jetstream) args.push('-js', '--store_dir', join(this.dir, 'jetstream'));
     const child = spawn(this.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -184,9 +210,11 @@ export class NatsServer {
         throw new NatsServerStartError(`nats-server was not ready within ${timeoutMs} ms`, this.output);
       }
       if (existsSync(portsFile)) {
-        const port = portFromPortsFile(readFileSync(portsFile, 'utf8'));
-        if (port !== undefined && (await canConnect(this.host, port))) {
-          this.currentPort = port;
+        const ports = portsFromPortsFile(readFileSync(portsFile, 'utf8'));
+        const wsReady = this.currentWsPort === undefined || ports?.websocket !== undefined;
+        if (ports !== undefined && wsReady && (await canConnect(this.host, ports.nats))) {
+          this.currentPort = ports.nats;
+          if (this.currentWsPort !== undefined) this.currentWsPort = ports.websocket ?? this.currentWsPort;
           return;
         }
       }
@@ -270,13 +298,22 @@ export function startNatsServer(options: NatsServerOptions = {}): Promise<NatsSe
   return NatsServer.start(options);
 }
 
-function portFromPortsFile(text: string): number | undefined {
-  try {
-    const parsed = JSON.parse(text) as { nats?: string[] };
-    const url = parsed.nats?.[0];
+function websocketBlock(listen: string, tls: NatsServerOptions['websocketTls']): string {
+  const security = tls ? `tls {\n    cert_file: ${JSON.stringify(tls.certFile)}\n    key_file: ${JSON.stringify(tls.keyFile)}\n  }` : 'no_tls: true';
+  return `websocket {\n  listen: "${listen}"\n  ${security}\n}`;
+}
+
+/** The client and websocket ports from a ports file ({"nats": [url], "websocket": [url]}). */
+function portsFromPortsFile(text: string): { nats: number; websocket: number | undefined } | undefined {
+  const portOf = (url: string | undefined): number | undefined => {
     if (url === undefined) return undefined;
     const port = Number(new URL(url).port);
     return Number.isInteger(port) && port > 0 ? port : undefined;
+  };
+  try {
+    const parsed = JSON.parse(text) as { nats?: string[]; websocket?: string[] };
+    const nats = portOf(parsed.nats?.[0]);
+    return nats === undefined ? undefined : { nats, websocket: portOf(parsed.websocket?.[0]) };
   } catch {
     return undefined; // written but not complete yet
   }

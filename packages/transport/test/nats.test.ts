@@ -1,5 +1,6 @@
 // NATS transport specifics over a real nats-server: chunking under max_payload, hostile and broken
 // input, duplicates and reordering, a server restart mid-transfer, a frozen server, the launcher.
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
@@ -243,6 +244,38 @@ describe('NATS transport', () => {
   });
 });
 
+describe('NATS transport connections', () => {
+  it('runs over a connection the caller opened (even with echo on) and over a given connect function, with the same wire', async () => {
+    const runId = uniqueRunId();
+    const peers = ['a', 'b'];
+    const common = { runId, peers, heartbeatIntervalMs: 200, retransmitAfterMs: 150, peerTimeoutMs: 10_000 };
+    const dialled: string[] = [];
+    const [a, b] = await Promise.all([
+      NatsTransport.open(await connect({ servers: server.url }), { ...common, id: 'a', servers: server.url }),
+      NatsTransport.connect({
+        ...common,
+        id: 'b',
+        servers: [server.url],
+        connect: (options) => {
+          dialled.push(String(options.servers));
+          return connect(options);
+        },
+      }),
+    ]);
+    try {
+      expect(dialled).toEqual([server.url]);
+      await Promise.all([a.waitForPeers(peers, 20_000), b.waitForPeers(peers, 20_000)]);
+      const data = uniform(200_000, 5);
+      const [, got] = await Promise.all([a.send('b', { tensor: 0, round: 0 }, data), b.receive('a', { tensor: 0, round: 0 })]);
+      expectSameBits(got, data);
+      // Its own broadcasts come back to it (echo on): they disturb nothing and nothing is rejected.
+      expect(a.stats().messagesRejected).toBe(0);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
 describe('nats-server launcher', () => {
   it('says how to install nats-server when the binary is missing', async () => {
     const error = await startNatsServer({ binary: '/nonexistent/nats-server' }).catch((e: unknown) => e);
@@ -267,4 +300,42 @@ describe('nats-server launcher', () => {
       await s.close();
     }
   });
+
+  it('opens a websocket listener on a free port when asked, and keeps it across restart()', async () => {
+    const plain = await startNatsServer();
+    expect(plain.wsUrl).toBeUndefined();
+    await plain.close();
+    const s = await startNatsServer({ websocket: true });
+    try {
+      const url = s.wsUrl!;
+      expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+      expect(Number(new URL(url).port)).not.toBe(s.port);
+      expect(await websocketUpgrade(url)).toBe(101);
+      await s.restart();
+      expect(s.wsUrl).toBe(url);
+      expect(await websocketUpgrade(url)).toBe(101);
+    } finally {
+      await s.close();
+    }
+  });
 });
+
+/** The HTTP status a websocket handshake with `url` gets (101: the server speaks websocket there). */
+function websocketUpgrade(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(url);
+    const request = httpRequest({
+      host: hostname,
+      port,
+      path: '/',
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+    });
+    request.on('upgrade', (response, socket) => {
+      socket.destroy();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('response', (response) => resolve(response.statusCode ?? 0));
+    request.on('error', reject);
+    request.end();
+  });
+}

@@ -1,4 +1,5 @@
 // What a NatsTransport can be told, and the settings it runs with once defaults are applied.
+import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import type { Capabilities, WireError } from '@gossamer/wire';
 import type { BandwidthLimit } from '../bandwidth.js';
@@ -54,9 +55,17 @@ export interface NatsTransportOptions {
   readonly maxPayload?: number;
   /** Called with every rejected message (e.g. to log it); the transport itself prints nothing. */
   readonly onWireError?: (error: WireError) => void;
-  /** Extra options for the NATS connection (name, auth, TLS, ...). */
+  /** Extra options for the NATS connection (name, auth, TLS, ...); TLS files apply in Node only. */
   readonly connectionOptions?: Partial<NodeConnectionOptions>;
+  /**
+   * Opens the connection: `connect` of @nats-io/transport-node (TCP), `wsconnect` of
+   * @nats-io/nats-core (websocket; browsers). Default: the package entry's (Node: TCP; browser: websocket).
+   */
+  readonly connect?: NatsConnect;
 }
+
+/** A function that opens a NATS connection (transport-node's connect, nats-core's wsconnect). */
+export type NatsConnect = (options: ConnectionOptions) => Promise<NatsConnection>;
 
 /** The options' timers and sizes with their defaults applied. */
 export interface NatsSettings {

@@ -1,7 +1,7 @@
 // The sending half of the connection: every message goes out as an Envelope stamped with this
 // worker's run, id, sequence number and current view epoch, on one of its own subjects
 // (subjects.ts). A failed publish is counted, never thrown: repair and the timeouts take over.
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { EnvelopeEncoder, createEnvelope, type Envelope, type EnvelopeBodies, type MessageKind } from '@gossamer/wire';
 import { natsSubjects } from './subjects.js';
 

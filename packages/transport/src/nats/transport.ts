@@ -1,4 +1,6 @@
-// The NATS transport, on the official v3 client (@nats-io/transport-node).
+// The NATS transport, on the official v3 client: over TCP in Node (@nats-io/transport-node) or over
+// a websocket in a browser (@nats-io/nats-core's wsconnect), the same subjects and wire format either
+// way. This module reaches no Node API: the package's entries choose how to connect (index.ts, browser.ts).
 //
 // Core NATS is at-most-once: a server restart or a cut slow consumer loses messages silently. This
 // transport turns it into "complete, checksummed, exactly once, or a typed error" per (peer, key).
@@ -13,7 +15,7 @@
 //   permissions.ts  a server's refusal of a publish or subscription, with the fix
 // This file holds the connection and the Transport interface over them, and dispatches what
 // arrives; the view agreement lives in views.ts.
-import { connect, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import {
   EnvelopeDecoder,
   LeaveReason,
@@ -33,7 +35,7 @@ import { BoundedSet, checkKey, held, sortedIds } from '../util.js';
 import { ViewKeeper, type MembershipView, type ViewHost, type ViewMessage } from '../views.js';
 import { collectiveHeader, pointToPoint, segmentTransfer, viewChangeOf, viewMessageOf } from './keys.js';
 import { Liveness } from './liveness.js';
-import { checkOptions, resolveSettings, type NatsSettings, type NatsTransportOptions } from './options.js';
+import { checkOptions, resolveSettings, type NatsConnect, type NatsSettings, type NatsTransportOptions } from './options.js';
 import { permissionRefusal } from './permissions.js';
 import { Publisher, newCounters } from './publisher.js';
 import { InboundTransfers, REMEMBERED_TRANSFERS } from './receiver.js';
@@ -120,19 +122,31 @@ export class NatsTransport implements Transport {
     });
   }
 
-  /** Connects, subscribes, announces this worker (Join) and starts heartbeats. */
+  /**
+   * Connects, subscribes, announces this worker (Join) and starts heartbeats. The connection is opened
+   * with `options.connect`, or else the entry's default (TCP in Node, websocket in a browser).
+   */
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
     checkOptions(options);
-    const nc = await connect({
-      name: `gossamer ${options.runId} ${options.id}`,
-      noEcho: true, // our own broadcasts (membership) are of no use to us
-      reconnect: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: 200,
-      pingInterval: 20_000,
-      ...options.connectionOptions,
-      servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
-    });
+    const connect = options.connect ?? defaultConnect;
+    if (connect === undefined) {
+      throw new TransportUsageError('no way to open a NATS connection: give options.connect (wsconnect of @nats-io/nats-core in a browser, connect of @nats-io/transport-node in Node)');
+    }
+    const nc = await connect(connectionOptions(options));
+    try {
+      return await NatsTransport.open(nc, options);
+    } catch (err) {
+      await nc.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * A transport over a connection the caller opened (over TCP or a websocket), which it then owns and
+   * closes. Open it with `noEcho: true` (as connect() does): the transport needs none of its own messages.
+   */
+  static async open(nc: NatsConnection, options: NatsTransportOptions): Promise<NatsTransport> {
+    checkOptions(options);
     const transport = new NatsTransport(nc, options);
     await transport.start();
     return transport;
@@ -149,7 +163,7 @@ export class NatsTransport implements Transport {
     this.liveness.startClock(performance.now());
     this.timers.push(setInterval(() => this.tick(), this.tickMs));
     this.timers.push(setInterval(() => this.liveness.heartbeat(), this.settings.heartbeatIntervalMs));
-    for (const t of this.timers) t.unref();
+    for (const t of this.timers) t.unref?.(); // Node only: a browser's timers are plain numbers
     void this.watchStatus();
   }
 
@@ -278,7 +292,7 @@ export class NatsTransport implements Transport {
     this.liveness.end();
     this.views.close();
     // A frozen server never answers the flush: bound the wait, then close regardless.
-    await Promise.race([this.nc.flush().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500).unref())]);
+    await Promise.race([this.nc.flush().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500).unref?.())]);
     await this.nc.close().catch(() => undefined);
   }
 
@@ -319,12 +333,13 @@ export class NatsTransport implements Transport {
 
   private handle(msg: Msg, subjectKind: string, replayed: boolean): void {
     if (this.closed) return;
+    const subjectSender = subjectSenderOf(msg.subject);
+    if (subjectSender === this.id) return; // an echo, on a connection opened without noEcho
     const data = msg.data;
     if (!replayed) {
       this.counters.messagesReceived++;
       this.counters.bytesReceived += data.length;
     }
-    const subjectSender = subjectSenderOf(msg.subject);
     const decoded = this.decoder.decode(data, subjectSender);
     if (!decoded.ok) return; // counted and reported by the decoder
     const e: Envelope = decoded.envelope;
@@ -484,6 +499,27 @@ export class NatsTransport implements Transport {
     this.sender.failAll(error);
     this.receiver.failAll(error);
   }
+}
+
+let defaultConnect: NatsConnect | undefined;
+
+/** Sets how NatsTransport.connect opens connections when its options give no `connect` (each entry sets its own). */
+export function setDefaultNatsConnect(connect: NatsConnect): void {
+  defaultConnect = connect;
+}
+
+/** The connection options connect() uses: reconnect for ever, quickly; the caller's options on top. */
+function connectionOptions(options: NatsTransportOptions): ConnectionOptions {
+  return {
+    name: `gossamer ${options.runId} ${options.id}`,
+    noEcho: true, // our own broadcasts (membership) are of no use to us
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 200,
+    pingInterval: 20_000,
+    ...options.connectionOptions,
+    servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
+  };
 }
 
 /** True when `error` is one of the transport's typed errors. */
