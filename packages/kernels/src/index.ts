@@ -16,3 +16,4 @@ export * from './conv.js';
 export * from './netlasso.js';
 export * as netlassoReference from './reference/netlasso.js';
 export * from './outer.js';
+export * from './robust.js';

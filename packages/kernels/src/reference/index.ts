@@ -10,3 +10,4 @@ export * as admm from './admm.js';
 export * as matmul from './matmul.js';
 export * as conv from './conv.js';
 export * as outer from './outer.js';
+export * as robust from './robust.js';
