@@ -20,15 +20,18 @@ const noBatches: BatchSource = {
 };
 
 const spec = mlp(6, [5], 3);
+
+/** Root-mean-square distance of x from m. */
+const rms = (x: Float32Array, m: Float64Array) => Math.sqrt(x.reduce((a, v, i) => a + (v - m[i]) ** 2, 0) / x.length);
 const HUGE = 1e6;
 
-/** The same transport, except every vector it sends is replaced by HUGE everywhere. */
-function byzantine(t: Transport): Transport {
+/** The same transport, except every vector it sends is replaced by `value` everywhere. */
+function byzantine(t: Transport, value: number): Transport {
   return new Proxy(t, {
     get(target, prop) {
       if (prop === 'send') {
         return (to: string, key: Parameters<Transport['send']>[1], data: Float32Array, options?: Parameters<Transport['send']>[3]) =>
-          target.send(to, key, new Float32Array(data.length).fill(HUGE), options);
+          target.send(to, key, new Float32Array(data.length).fill(value), options);
       }
       const v = Reflect.get(target, prop, target) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
@@ -36,7 +39,7 @@ function byzantine(t: Transport): Transport {
   });
 }
 
-async function run(g: Gpu, robust: RobustRule | undefined): Promise<{ honestMean0: Float64Array; honest: Float32Array[] }> {
+async function run(g: Gpu, robust: RobustRule | undefined): Promise<{ honestMean0: Float64Array; spread0: number; honest: Float32Array[] }> {
   const n = 9;
   const ids = workerIds(n);
   const replicas = ids.map((_, i) => {
@@ -46,9 +49,10 @@ async function run(g: Gpu, robust: RobustRule | undefined): Promise<{ honestMean
   });
   const honest0 = await Promise.all(replicas.slice(1).map((r) => r.getParameters()));
   const honestMean0 = Float64Array.from(honest0[0], (_, i) => honest0.reduce((a, x) => a + x[i], 0) / honest0.length);
+  const spread0 = Math.max(...honest0.map((x) => rms(x, honestMean0)));
   await simulateWorkers(ids, (transport, index) =>
     runDsgdWorker(
-      { gpu: g, transport: index === 0 ? byzantine(transport) : transport, replica: replicas[index], batches: noBatches, ids, index },
+      { gpu: g, transport: index === 0 ? byzantine(transport, HUGE) : transport, replica: replicas[index], batches: noBatches, ids, index },
       {
         rounds: 12,
         localSteps: 0,
@@ -65,11 +69,8 @@ async function run(g: Gpu, robust: RobustRule | undefined): Promise<{ honestMean
   );
   const honest = await Promise.all(replicas.slice(1).map((r) => r.getParameters()));
   for (const r of replicas) r.destroy();
-  return { honestMean0, honest };
+  return { honestMean0, spread0, honest };
 }
-
-/** Root-mean-square distance of x from m. */
-const rms = (x: Float32Array, m: Float64Array) => Math.sqrt(x.reduce((a, v, i) => a + (v - m[i]) ** 2, 0) / x.length);
 
 describe('D-SGD with a Byzantine neighbour', () => {
   const gpu = useGpu();
@@ -83,6 +84,24 @@ describe('D-SGD with a Byzantine neighbour', () => {
     for (const x of nna.honest) {
       expect(x.every(Number.isFinite)).toBe(true);
       expect(rms(x, nna.honestMean0)).toBeLessThan(0.5);
+    }
+  });
+
+  // Every rule keeps the honest workers within the honest starting spread against a huge attacker.
+  // Clipping bounds the attacker's pull to w·τ = 0.1 in norm per round instead of removing it. (A
+  // NaN attacker is stopped by the transport, which refuses to send non-finite values; the kernel
+  // tests cover NaN inputs.)
+  const rules: [string, RobustRule][] = [
+    ['trimmed-mean f=1', { kind: 'trimmed-mean', f: 1 }],
+    ['median', { kind: 'median' }],
+    ['geomed', { kind: 'geomed', iterations: 4 }],
+    ['clip τ=0.5', { kind: 'clip', tau: 0.5 }],
+  ];
+  it.each(rules)('%s keeps the honest workers within their starting spread against a huge attacker', async (_name, rule) => {
+    const r = await run(gpu(), rule);
+    for (const x of r.honest) {
+      expect(x.every(Number.isFinite)).toBe(true);
+      expect(rms(x, r.honestMean0)).toBeLessThan(r.spread0);
     }
   });
 
