@@ -5,7 +5,7 @@
 // refuses what a worker would refuse, before any process starts.
 import { z } from 'zod';
 import { gossipTopology, parseOuterMomentumClip, parseSchedule, parseStalenessPenalty, type FinalMerge } from '@gossamer/algorithms';
-import type { RobustRule } from '@gossamer/kernels';
+import { validateRobustRule, type RobustRule } from '@gossamer/kernels';
 import { parseModelSpec } from '@gossamer/model';
 
 /** A run config that breaks the schema: `field` is its path (e.g. `optimizer.lr`), the message names it too. */
@@ -272,7 +272,19 @@ export const runConfigSchema = z
     // cannot be built (a random-regular degree too high, a disconnected graph), stops the launcher.
     if (c.topology !== undefined) {
       try {
-        gossipTopology(topologyFor(c.topology, c.workers ?? 1), c.seed ?? 0);
+        const topology = gossipTopology(topologyFor(c.topology, c.workers ?? 1), c.seed ?? 0);
+        const rule = c.robust === undefined ? undefined : robustOrUndefined(c.robust);
+        if (rule) {
+          // The rule must fit the smallest in-degree (K) any worker mixes over (a few rounds, for
+          // time-varying graphs), or the run would stop at its first mix.
+          let minDegree = Infinity;
+          for (let round = 0; round < 8; round++) for (let i = 0; i < topology.n; i++) minDegree = Math.min(minDegree, topology.node(round, i).recv.length);
+          try {
+            validateRobustRule(rule, minDegree);
+          } catch (e) {
+            ctx.addIssue({ code: 'custom', path: ['robust'], message: `robust "${c.robust}" on topology ${topology.name} (smallest degree ${minDegree}): ${(e as Error).message}`, input: c.robust });
+          }
+        }
       } catch (e) {
         const message = (e as Error).message;
         // A builder's message (randomRegular: ...) does not say it is about the topology field.

@@ -21,11 +21,16 @@ describe('--robust (D-SGD robust mixing)', () => {
 
   it('is checked with the run config: only for dsgd gossip, adapt-then-combine, without push-sum', () => {
     expect(resolveRunConfig({ algo: 'dsgd', workers: 4, robust: 'nna:1' }).robust).toBe('nna:1');
+    expect(resolveRunConfig({ algo: 'dsgd', workers: 6, topology: 'ring', robust: 'nna:2' }).robust).toBe('nna:2');
+    expect(resolveRunConfig({ algo: 'dsgd', workers: 9, topology: 'torus', robust: 'trimmed-mean:2' }).robust).toBe('trimmed-mean:2');
     for (const bad of [
       { algo: 'allreduce' as const, workers: 4, robust: 'median' },
       { algo: 'dsgd' as const, workers: 4, order: 'overlapped' as const, robust: 'median' },
       { algo: 'dsgd' as const, workers: 4, topology: 'push-sum:4', robust: 'median' },
       { algo: 'dsgd' as const, workers: 4, robust: 'clip:-2' },
+      // A ring has degree 2: NNA can drop at most 2 vectors, the trimmed mean at most 1 per side.
+      { algo: 'dsgd' as const, workers: 6, topology: 'ring', robust: 'nna:3' },
+      { algo: 'dsgd' as const, workers: 6, topology: 'ring', robust: 'trimmed-mean:2' },
     ]) {
       let err: unknown;
       try {
