@@ -8,7 +8,7 @@
 //                        coefficients (NNA selection, Weiszfeld weights, clipping scales).
 //   robust_combine       one thread per element: Σ_j c_j·v_j, or x0 + Σ_j c_j·(r_j − x0) (clipping).
 //   robust_sorted        one thread per element: sort the K + 1 values, average ranks [lo, hi)
-//                        (trimmed mean; median is lo = ⌊(K)/2⌋, hi = ⌈(K+2)/2⌉).
+//                        (trimmed mean; the median is lo = ⌊K/2⌋, hi = K + 1 − lo).
 // Every sum runs in a fixed order (no float atomics), so equal inputs give equal bits.
 //
 // NaN/Inf: WGSL lets compilers assume floats are finite, so `v != v` may fold to false. Every

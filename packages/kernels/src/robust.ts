@@ -27,7 +27,8 @@ const MAX_BLOCKS = 65535;
  * - `median` — per coordinate, the middle sorted value (n odd) or the mean of the two middle ones.
  * - `geomed` — geometric median argmin_z Σ_j ‖z − x_j‖ by smoothed Weiszfeld (as in RFA, Pillutla,
  *   Kakade & Harchaoui): z_0 = the coordinate-wise median (`start: 'median'`, the default when
- *   K + 1 ≤ 32) or x_0 (`'own'`), then `iterations` times
+ *   K + 1 ≤ 32), NNA with f = ⌊K/2⌋ (`'nna'`, the default above 32) or x_0 (`'own'`), then
+ *   `iterations` times
  *   β_j = 1 / max(ν, ‖x_j − z_t‖),  z_{t+1} = Σ_j β_j x_j / Σ_j β_j.
  *   Why not start at x_0: at a data point β_0 = 1/ν dwarfs the rest, the iterate leaves x_0 only
  *   geometrically slowly, and ‖z_t − x_0‖ (a difference of nearly equal floats) is ill-conditioned.
@@ -50,7 +51,7 @@ export type RobustRule =
   | { readonly kind: 'nna'; readonly f: number }
   | { readonly kind: 'trimmed-mean'; readonly f: number }
   | { readonly kind: 'median' }
-  | { readonly kind: 'geomed'; readonly iterations?: number; readonly nu?: number; readonly start?: 'median' | 'own' }
+  | { readonly kind: 'geomed'; readonly iterations?: number; readonly nu?: number; readonly start?: GeomedStart }
   | { readonly kind: 'clip'; readonly tau: number };
 
 export interface RobustMixArgs {
@@ -115,13 +116,17 @@ function distBlocks(p: number): number {
 /** Dispatches robustMix records for a rule (for tests and cost accounting). */
 export function robustDispatches(rule: RobustRule, k: number): number {
   if (rule.kind === 'trimmed-mean' || rule.kind === 'median') return 1;
-  if (rule.kind === 'geomed') return (geomedStart(rule, k) === 'median' ? 1 : 0) + 3 * (rule.iterations ?? GEOMED_DEFAULTS.iterations);
+  if (rule.kind === 'geomed') return START_DISPATCHES[geomedStart(rule, k)] + 3 * (rule.iterations ?? GEOMED_DEFAULTS.iterations);
   return 3;
 }
 
-/** Where Weiszfeld starts for K received vectors: the coordinate-wise median when it fits. */
-export function geomedStart(rule: { readonly start?: 'median' | 'own' }, k: number): 'median' | 'own' {
-  return rule.start ?? (k + 1 <= MAX_SORTED_INPUTS ? 'median' : 'own');
+/** Where Weiszfeld starts: the coordinate-wise median, NNA with f = ⌊K/2⌋, or x_0. */
+export type GeomedStart = 'median' | 'nna' | 'own';
+const START_DISPATCHES: Record<GeomedStart, number> = { median: 1, nna: 3, own: 0 };
+
+/** Where Weiszfeld starts for K received vectors: the coordinate-wise median when it fits, else NNA. */
+export function geomedStart(rule: { readonly start?: GeomedStart }, k: number): GeomedStart {
+  return rule.start ?? (k + 1 <= MAX_SORTED_INPUTS ? 'median' : 'nna');
 }
 
 /** Checks a rule's parameters against K; throws with the reason. */
@@ -155,7 +160,8 @@ export function validateRobustRule(rule: RobustRule, k: number): void {
 
 /**
  * out ← rule(x_0, x_1..x_K), encoded into `step`. Dispatches: trimmed-mean and median 1; nna and clip
- * 3 (distance partials, finalize, combine); geomed 3 per iteration, plus 1 for a median start.
+ * 3 (distance partials, finalize, combine); geomed 3 per iteration, plus 1 for a median start or 3
+ * for an NNA start.
  */
 export function robustMix(gpu: Gpu, step: StepEncoder, rule: RobustRule, args: RobustMixArgs): void {
   const xs = asSpan(args.x);
@@ -210,9 +216,8 @@ export function robustMix(gpu: Gpu, step: StepEncoder, rule: RobustRule, args: R
       [centre.buffer, xs.buffer, rs.buffer, sc.buffer],
       [nb, k + 1],
     );
-  const keep = rule.kind === 'nna' ? k + 1 - rule.f : 0;
   const tau = rule.kind === 'clip' ? rule.tau : 0;
-  const finalize = () =>
+  const finalize = (code: number, keep: number) =>
     step.dispatch(
       robustKernels.finalize,
       {
@@ -220,7 +225,7 @@ export function robustMix(gpu: Gpu, step: StepEncoder, rule: RobustRule, args: R
         nb,
         s_off,
         w_off: ws ? ws.offset : 0,
-        rule: RULE_CODE[rule.kind],
+        rule: code,
         keep,
         inv_keep: keep > 0 ? 1 / keep : 0,
         nu: rule.kind === 'geomed' ? (rule.nu ?? GEOMED_DEFAULTS.nu) : 0,
@@ -231,22 +236,35 @@ export function robustMix(gpu: Gpu, step: StepEncoder, rule: RobustRule, args: R
       [ws ? ws.buffer : xs.buffer, sc.buffer],
       1,
     );
-  const combine = () =>
+  const combine = (centred: boolean) =>
     step.dispatch(
       robustKernels.combine,
-      { ...base, coef_off: s_off, out_off: os.offset, centred: rule.kind === 'clip' ? 1 : 0 },
+      { ...base, coef_off: s_off, out_off: os.offset, centred: centred ? 1 : 0 },
       [xs.buffer, rs.buffer, sc.buffer, os.buffer],
       grid1d(p),
     );
 
-  const iterations = rule.kind === 'geomed' ? (rule.iterations ?? GEOMED_DEFAULTS.iterations) : 1;
-  const fromMedian = rule.kind === 'geomed' && geomedStart(rule, k) === 'median';
-  if (fromMedian) sortedMean(Math.floor(k / 2));
-  for (let t = 0; t < iterations; t++) {
-    // Weiszfeld's iterate lives in `out`: each iteration measures distances to it, then overwrites it.
-    distances(t === 0 && !fromMedian ? xs : os);
-    finalize();
-    combine();
+  const nna = (f: number) => {
+    distances(xs);
+    finalize(RULE_CODE.nna, k + 1 - f);
+    combine(false);
+  };
+  if (rule.kind === 'nna') nna(rule.f);
+  else if (rule.kind === 'clip') {
+    distances(xs);
+    finalize(RULE_CODE.clip, 0);
+    combine(true);
+  } else {
+    const start = geomedStart(rule, k);
+    if (start === 'median') sortedMean(Math.floor(k / 2));
+    else if (start === 'nna') nna(Math.floor(k / 2));
+    const iterations = rule.iterations ?? GEOMED_DEFAULTS.iterations;
+    for (let t = 0; t < iterations; t++) {
+      // Weiszfeld's iterate lives in `out`: each iteration measures distances to it, then overwrites it.
+      distances(t === 0 && start === 'own' ? xs : os);
+      finalize(RULE_CODE.geomed, 0);
+      combine(false);
+    }
   }
   if (pooled) gpu.pool.release(pooled);
 }

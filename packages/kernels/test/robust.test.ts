@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '@gossamer/gpu';
-import { mixingWeights, mixNeighbours, reference, robustDispatches, robustMix, robustScratchLength, span, type RobustRule } from '@gossamer/kernels';
+import { geomedStart, mixingWeights, reference, robustDispatches, robustMix, robustScratchLength, span, type RobustRule } from '@gossamer/kernels';
 import { expectSteadyStateAllocatesNothing, useGpu } from '../../../test/support/gpu.js';
 import { expectAllClose, rng, uniform } from '../../../test/support/numeric.js';
 
@@ -69,7 +69,7 @@ function expected(rule: RobustRule, inp: Inputs): Float64Array {
     case 'median':
       return ref.median(x, received, k);
     case 'geomed':
-      return ref.geometricMedian(x, received, k, rule.iterations ?? 8, rule.nu ?? 1e-6, rule.start);
+      return ref.geometricMedian(x, received, k, rule.iterations ?? 8, rule.nu ?? 1e-6, geomedStart(rule, k));
     case 'clip':
       return ref.clippedGossip(x, received, k, inp.weights as Float32Array, rule.tau);
   }
@@ -217,11 +217,11 @@ describe('robust mixing kernels', () => {
     });
   });
 
-  it('NNA and clipping take up to 255 neighbours (K = 40 here)', async () => {
+  it('NNA, clipping and the geometric median (from NNA) take up to 255 neighbours (K = 40 here)', async () => {
     const g = gpu();
     const [p, k] = [100, 40];
     const inp: Inputs = { x: uniform(p, 160), received: uniform(k * p, 161), k, weights: neighbourWeights(k, 162) };
-    const rules: RobustRule[] = [{ kind: 'nna', f: 13 }, { kind: 'clip', tau: 6 }];
+    const rules: RobustRule[] = [{ kind: 'nna', f: 13 }, { kind: 'clip', tau: 6 }, { kind: 'geomed', iterations: 3 }];
     const { out } = await runRules(g, inp, rules);
     rules.forEach((rule, i) => expectAllClose(out[i], expected(rule, inp), tolFor(rule, k), rule.kind));
   });

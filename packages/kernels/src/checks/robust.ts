@@ -1,6 +1,6 @@
 import type { Gpu } from '@gossamer/gpu';
 import * as ref from '../reference/index.js';
-import { robustMix, type RobustRule } from '../robust.js';
+import { geomedStart, robustMix, type RobustRule } from '../robust.js';
 import { checkInput, mixedError, type SelfCheck } from '../selfcheck-types.js';
 
 // Two distance blocks (P > 4096), K = 6 neighbours; one attacker far away so the selections matter.
@@ -28,7 +28,7 @@ async function runRules(gpu: Gpu, rules: readonly RobustRule[]): Promise<number>
           : rule.kind === 'median'
             ? ref.robust.median(x, received, K)
             : rule.kind === 'geomed'
-              ? ref.robust.geometricMedian(x, received, K, rule.iterations ?? 8, rule.nu ?? 1e-6, rule.start)
+              ? ref.robust.geometricMedian(x, received, K, rule.iterations ?? 8, rule.nu ?? 1e-6, geomedStart(rule, K))
               : ref.robust.clippedGossip(x, received, K, weights, rule.tau);
     err = Math.max(err, mixedError(await gpu.readF32(outs[i]), want));
   }

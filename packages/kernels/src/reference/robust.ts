@@ -69,7 +69,8 @@ export function median(x: Vec, received: Vec, count: number, stride = x.length):
 }
 
 /**
- * Smoothed Weiszfeld from z_0 = the coordinate-wise median (or x for start 'own'):
+ * Smoothed Weiszfeld from z_0 = the coordinate-wise median (start 'median'), NNA with f = ⌊K/2⌋
+ * ('nna') or x ('own'):
  * β_j = 1/max(ν, ‖x_j − z‖), z ← Σ β_j x_j / Σ β_j.
  */
 export function geometricMedian(
@@ -78,11 +79,11 @@ export function geometricMedian(
   count: number,
   iterations: number,
   nu: number,
-  start: 'median' | 'own' = 'median',
+  start: 'median' | 'nna' | 'own' = 'median',
   stride = x.length,
 ): Float64Array {
   const vs = vectors(x, received, count, stride);
-  let z: Vec = start === 'median' ? median(x, received, count, stride) : x;
+  let z: Vec = start === 'median' ? median(x, received, count, stride) : start === 'nna' ? nna(x, received, count, Math.floor(count / 2), stride) : x;
   for (let t = 0; t < iterations; t++) {
     const beta = vs.map((v) => {
       const d = Math.sqrt(dist2(v, z));
