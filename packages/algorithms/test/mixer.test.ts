@@ -2,10 +2,10 @@
 // holds (a node of complete:66 mixes 65 neighbours): the weight buffer grows with the degree.
 import { afterAll, describe, expect, it } from 'vitest';
 import { GossipMixer } from '@gossamer/algorithms';
-import { span } from '@gossamer/kernels';
+import { reference, span, type RobustRule } from '@gossamer/kernels';
 import { createInProcessNetwork } from '@gossamer/transport';
-import { useGpu } from '../../../test/support/gpu.js';
-import { uniform } from '../../../test/support/numeric.js';
+import { expectSteadyStateAllocatesNothing, useGpu } from '../../../test/support/gpu.js';
+import { expectAllClose, uniform } from '../../../test/support/numeric.js';
 
 const gpu = useGpu();
 const net = createInProcessNetwork(['w0']);
@@ -38,4 +38,32 @@ describe('GossipMixer', () => {
       buffer.destroy();
     });
   }
+
+  it('applyRobust writes the rule of x and the received vectors into x, and its steady state creates no GPU buffer', async () => {
+    const g = gpu();
+    const [length, degree] = [301, 6];
+    const x0 = uniform(length, 12);
+    const received = Array.from({ length: degree }, (_, k) => uniform(length, 200 + k));
+    const stacked = new Float32Array(degree * length);
+    received.forEach((r, k) => stacked.set(r, k * length));
+    const weights = received.map(() => 1 / (degree + 1));
+    const buffer = g.upload(x0, 'x');
+    const mixer = new GossipMixer(g, net.transport('w0'), ['w0'], length);
+    const cases: [RobustRule, Float64Array][] = [
+      [{ kind: 'nna', f: 2 }, reference.robust.nna(x0, stacked, degree, 2)],
+      [{ kind: 'clip', tau: 5 }, reference.robust.clippedGossip(x0, stacked, degree, [0, ...weights], 5)],
+    ];
+    for (const [rule, want] of cases) {
+      g.write(buffer, 0, x0);
+      mixer.applyRobust(span(buffer, 0, length), received, weights, rule);
+      // Bounds of robust.test.ts (inputs in [−1, 1]): well under 1e-5.
+      expectAllClose(await g.readF32(buffer), want, { atol: 1e-5, rtol: 0 }, rule.kind);
+    }
+    await expectSteadyStateAllocatesNothing(g, async () => {
+      for (const [rule] of cases) mixer.applyRobust(span(buffer, 0, length), received, weights, rule);
+      await g.sync();
+    });
+    mixer.destroy();
+    buffer.destroy();
+  });
 });

@@ -19,3 +19,4 @@ export * from './outer.js';
 export * from './layernorm.js';
 export * from './embedding.js';
 export * from './attention.js';
+export * from './robust.js';

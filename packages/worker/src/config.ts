@@ -40,6 +40,8 @@ export interface RunConfig {
   /** Final merge: none, exact, or gossip:K (K rounds of exponential-graph gossip). Default: exact for final-merge schedules, else none. */
   merge?: string;
   order: 'adapt-then-combine' | 'overlapped';
+  /** D-SGD's Byzantine-robust mixing: none, nna:f, trimmed-mean:f, median, geomed[:T] or clip:τ (default none: plain averaging). */
+  robust?: string;
   /** Local steps per round, H. */
   localSteps: number;
   /** Rounds of the distributed algorithms; default: epochs over the average shard, ⌈epochs·(N/n)/(B·H)⌉. */

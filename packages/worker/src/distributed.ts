@@ -22,9 +22,9 @@ import {
 } from '@gossamer/algorithms';
 import { createInProcessNetwork, type Transport } from '@gossamer/transport';
 import { augmentOf, lrScheduleOf, type RunConfig } from './config.js';
-import { parseMerge, topologyFor } from './schema.js';
+import { parseMerge, parseRobust, topologyFor } from './schema.js';
 
-export { parseMerge, topologyFor } from './schema.js';
+export { parseMerge, parseRobust, topologyFor } from './schema.js';
 import { bandwidthLimitOf, isOuterAlgorithm, runOuterAlgorithm } from './outer.js';
 import { loadTrainTest, type TrainTest } from './datasets.js';
 
@@ -162,6 +162,7 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
                 seed: config.seed,
                 evalEvery: config.evalEvery,
                 consensusEvery: config.consensusEvery,
+                robust: parseRobust(config.robust),
               } satisfies DsgdOptions);
         emit({ type: 'done', worker: id, localAccuracy: result.localAccuracy, mergedAccuracy: result.mergedAccuracy, elapsedMs: performance.now() - start });
         if (options.onFinalParameters) await options.onFinalParameters(id, await replica.saveCheckpoint());

@@ -7,6 +7,7 @@ export {
   hostWorkers,
   simulateRun,
   parseMerge,
+  parseRobust,
   topologyFor,
   roundsOf,
   workerBatchSeed,

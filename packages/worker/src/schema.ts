@@ -5,6 +5,7 @@
 // refuses what a worker would refuse, before any process starts.
 import { z } from 'zod';
 import { gossipTopology, parseOuterMomentumClip, parseSchedule, parseStalenessPenalty, type FinalMerge } from '@gossamer/algorithms';
+import { validateRobustRule, type RobustRule } from '@gossamer/kernels';
 import { parseModelSpec } from '@gossamer/model';
 
 /** A run config that breaks the schema: `field` is its path (e.g. `optimizer.lr`), the message names it too. */
@@ -76,6 +77,49 @@ export function parseMerge(text: string | undefined, finalMergeSchedule: boolean
   const m = /^gossip:(\d+)$/.exec(text);
   if (m) return { kind: 'gossip', rounds: Number(m[1]) };
   throw new Error(`merge "${text}": use none, exact or gossip:K`);
+}
+
+const ROBUST_GRAMMAR = 'none | nna:<f> | trimmed-mean:<f> | median | geomed[:<iterations>] | clip:<τ>';
+
+/**
+ * D-SGD's robust mixing rule (kernels' robust.ts) from `none`, `nna:f`, `trimmed-mean:f`, `median`,
+ * `geomed[:T]` or `clip:τ` (undefined: plain gossip averaging); throws for anything else. Whether f
+ * fits a worker's degree is checked where the degree is known (the kernel, at the first mix).
+ */
+export function parseRobust(text: string | undefined): RobustRule | undefined {
+  if (text === undefined || text === 'none') return undefined;
+  if (text === 'median') return { kind: 'median' };
+  const [kind, arg, ...rest] = text.split(':');
+  const bad = (why: string) => new Error(`robust "${text}": ${why}; use ${ROBUST_GRAMMAR}`);
+  if (rest.length > 0) throw bad('too many parts');
+  const int = (what: string, min: number) => {
+    if (arg === undefined || !/^\d+$/.test(arg) || Number(arg) < min) throw bad(`${what} must be an integer ≥ ${min}`);
+    return Number(arg);
+  };
+  switch (kind) {
+    case 'nna':
+      return { kind: 'nna', f: int('f', 0) };
+    case 'trimmed-mean':
+      return { kind: 'trimmed-mean', f: int('f', 0) };
+    case 'geomed':
+      return arg === undefined ? { kind: 'geomed' } : { kind: 'geomed', iterations: int('iterations', 1) };
+    case 'clip': {
+      const tau = arg === undefined || arg.trim() === '' ? Number.NaN : arg === 'inf' ? Infinity : Number(arg);
+      if (!(tau >= 0)) throw bad('τ must be a number ≥ 0 (or inf)');
+      return { kind: 'clip', tau };
+    }
+    default:
+      throw bad('unknown rule');
+  }
+}
+
+/** The rule, or undefined for none and for a spec the field's own grammar check refuses. */
+function robustOrUndefined(text: string): RobustRule | undefined {
+  try {
+    return parseRobust(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Fills in `:n` for topology specs given without a size (`ring` → `ring:8`; `torus` → a near-square torus). */
@@ -190,6 +234,7 @@ const runConfigShape = {
   schedule: grammar('gossip | none | constant:R | window:START:LENGTH[:R] | late:POINT[:R] | final-merge[:R]', (t) => void parseSchedule(t)).optional(),
   merge: grammar('final merge: none | exact | gossip:K', (t) => void parseMerge(t, false)).optional(),
   order: oneOf(['adapt-then-combine', 'overlapped'], 'adapt-then-combine | overlapped (D-PSGD)').optional(),
+  robust: grammar(`dsgd's Byzantine-robust mixing: ${ROBUST_GRAMMAR}`, (t) => void parseRobust(t)).optional(),
   localSteps: positiveInt('local steps per round, H (τ)').optional(),
   rounds: nonNegativeInt('rounds (default: epochs over the average shard)').optional(),
   consensusEvery: nonNegativeInt('measure the consensus distance every N rounds (0: never)').optional(),
@@ -217,11 +262,29 @@ export const runConfigSchema = z
     if (c.processes !== undefined && c.workers !== undefined && c.processes > c.workers) {
       ctx.addIssue({ code: 'custom', path: ['processes'], message: `processes (${c.processes}) > workers (${c.workers})`, input: c.processes });
     }
+    if (c.robust !== undefined && robustOrUndefined(c.robust) !== undefined) {
+      const pushSum = c.topology?.startsWith('push-sum') === true;
+      if (c.algo !== 'dsgd' || (c.schedule ?? 'gossip') !== 'gossip' || c.order === 'overlapped' || pushSum) {
+        ctx.addIssue({ code: 'custom', path: ['robust'], message: `robust "${c.robust}" needs algo dsgd with the gossip schedule, order adapt-then-combine and no push-sum topology`, input: c.robust });
+      }
+    }
     // The topology at the run's size, as every worker will build it: a bad spec, or one that
     // cannot be built (a random-regular degree too high, a disconnected graph), stops the launcher.
     if (c.topology !== undefined) {
       try {
-        gossipTopology(topologyFor(c.topology, c.workers ?? 1), c.seed ?? 0);
+        const topology = gossipTopology(topologyFor(c.topology, c.workers ?? 1), c.seed ?? 0);
+        const rule = c.robust === undefined ? undefined : robustOrUndefined(c.robust);
+        if (rule) {
+          // The rule must fit the smallest in-degree (K) any worker mixes over (a few rounds, for
+          // time-varying graphs), or the run would stop at its first mix.
+          let minDegree = Infinity;
+          for (let round = 0; round < 8; round++) for (let i = 0; i < topology.n; i++) minDegree = Math.min(minDegree, topology.node(round, i).recv.length);
+          try {
+            validateRobustRule(rule, minDegree);
+          } catch (e) {
+            ctx.addIssue({ code: 'custom', path: ['robust'], message: `robust "${c.robust}" on topology ${topology.name} (smallest degree ${minDegree}): ${(e as Error).message}`, input: c.robust });
+          }
+        }
       } catch (e) {
         const message = (e as Error).message;
         // A builder's message (randomRegular: ...) does not say it is about the topology field.

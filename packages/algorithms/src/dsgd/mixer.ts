@@ -3,7 +3,7 @@
 //   stacked into one staging buffer, and mix on the GPU in one dispatch (x ← w_self·x + Σ w_k·x_k).
 // Steady state allocates no GPU buffer: staging sized for the largest degree seen, reused.
 import { STORAGE_USAGE, type Gpu } from '@gossamer/gpu';
-import { mixNeighbours, span, type F32Span } from '@gossamer/kernels';
+import { mixNeighbours, robustMix, robustScratchLength, span, type F32Span, type RobustRule } from '@gossamer/kernels';
 import type { NodeMixing } from '@gossamer/topology';
 import type { Transport } from '@gossamer/transport';
 
@@ -15,6 +15,9 @@ export class GossipMixer {
   private weights: GPUBuffer;
   private weightCount = 64;
   private readonly host: Float32Array[] = [];
+  /** Robust mixing only: the rule's output (copied into x) and its scratch, sized for the degree. */
+  private robustOut?: GPUBuffer;
+  private robustScratch?: GPUBuffer;
 
   /**
    * @param ids worker ids by index (the topology's node numbering).
@@ -95,10 +98,45 @@ export class GossipMixer {
     step.submit();
   }
 
-  /** exchange + apply with the node's own weights (adapt-then-combine gossip). */
-  async mix(x: F32Span, local: Float32Array, node: NodeMixing, key: { tensor: number; round: number }): Promise<void> {
+  /**
+   * x ← rule(x, received) (robust.ts) in place of gossip averaging: uploads the received vectors,
+   * runs the rule into a mixer-owned buffer and copies it into x, in one submit. `weights` (the
+   * node's W_ij) are read by the clipping rule only.
+   */
+  applyRobust(x: F32Span, received: readonly Float32Array[], weights: readonly number[], rule: RobustRule): void {
+    const k = received.length;
+    if (k === 0) return;
+    const staging = this.ensureStaging(k);
+    received.forEach((values, j) => this.gpu.write(staging, 4 * j * this.length, values));
+    const w = new Float32Array(k + 1);
+    w.set(weights, 1);
+    this.gpu.write(this.weights, 0, w);
+    const scratchFloats = robustScratchLength(this.length, this.stagingVectors);
+    if (!this.robustScratch || this.robustScratch.size < 4 * scratchFloats) {
+      this.robustScratch?.destroy();
+      this.robustScratch = this.gpu.createBuffer(4 * scratchFloats, STORAGE_USAGE, 'mixer/robust-scratch');
+    }
+    this.robustOut ??= this.gpu.createBuffer(4 * this.length, STORAGE_USAGE, 'mixer/robust-out');
+    const step = this.gpu.beginStep('robust-mix');
+    robustMix(this.gpu, step, rule, {
+      x,
+      received: span(staging, 0, k * this.length),
+      count: k,
+      stride: this.length,
+      out: span(this.robustOut, 0, x.length),
+      weights: span(this.weights, 0, k + 1),
+      scratch: span(this.robustScratch),
+    });
+    step.copy(this.robustOut, 0, x.buffer, 4 * x.offset, 4 * x.length);
+    step.submit();
+  }
+
+  /** exchange + apply with the node's own weights (adapt-then-combine gossip), or the robust rule. */
+  async mix(x: F32Span, local: Float32Array, node: NodeMixing, key: { tensor: number; round: number }, robust?: RobustRule): Promise<void> {
     const received = await this.exchange(local, node, key);
-    this.apply(x, node.self, received, node.recv.map((e) => e.w));
+    const weights = node.recv.map((e) => e.w);
+    if (robust) this.applyRobust(x, received, weights, robust);
+    else this.apply(x, node.self, received, weights);
   }
 
   private idOf(peer: number): string {
@@ -109,6 +147,8 @@ export class GossipMixer {
 
   destroy(): void {
     this.staging?.destroy();
+    this.robustOut?.destroy();
+    this.robustScratch?.destroy();
     this.weights.destroy();
   }
 }

@@ -7,7 +7,7 @@
 //                                 x_i^{t+1} = Σ_j W_ij x_j^t + (x_i^{t+½} − x_i^t)
 // W is the round's plan (topology gossip, random pairwise averaging, exact averaging, or nothing).
 import { STORAGE_USAGE } from '@gossamer/gpu';
-import { span } from '@gossamer/kernels';
+import { span, type RobustRule } from '@gossamer/kernels';
 import { isPowerOfTwo, onePeerHypercube, type NodeMixing } from '@gossamer/topology';
 import { isViewFault, ViewFollower } from '../elastic.js';
 import { joinTransfer, replicaState } from '../heal.js';
@@ -42,6 +42,12 @@ export interface DsgdOptions {
   evalEvery: number;
   /** Measure the consensus distance every this many rounds (0: never; it costs an all-reduce). */
   consensusEvery: number;
+  /**
+   * Byzantine-robust mixing (kernels' robust.ts) in place of Σ_j W_ij x_j in the gossip rounds
+   * (adapt-then-combine, not push-sum); default: plain gossip averaging. The final merge stays exact
+   * averaging.
+   */
+  robust?: RobustRule;
 }
 
 
@@ -146,6 +152,9 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
   const id = ctx.ids[ctx.index];
   const emit = ctx.emit ?? (() => {});
   const pushSum = options.topology?.pushSum === true && options.schedule.kind === 'gossip';
+  if (options.robust && (pushSum || options.order === 'overlapped' || options.schedule.kind !== 'gossip')) {
+    throw new Error(`${id}: robust mixing needs the gossip schedule with order 'adapt-then-combine', without push-sum`);
+  }
   if (pushSum && options.order === 'overlapped') throw new Error(`${id}: order 'overlapped' is not defined for push-sum (its messages are [w·z, w], mixed after the local steps); use 'adapt-then-combine'`);
   // Push-sum messages are [w·z, w]: one float longer than the parameters.
   const length = replica.layout.length + (pushSum ? 1 : 0);
@@ -216,7 +225,7 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
         if (todo.kind === 'mix' && pushSum) {
           pushWeight = await pushSumMix(view, mixer, todo.node, pushWeight, round);
         } else if (todo.kind === 'mix') {
-          await mixer.mix(replica.paramSpan, await readParameters(view), todo.node, { tensor: TENSOR.params, round });
+          await mixer.mix(replica.paramSpan, await readParameters(view), todo.node, { tensor: TENSOR.params, round }, options.robust);
         } else if (todo.kind === 'average') {
           const local = await readParameters(view);
           await transport.allReduce({ tensor: TENSOR.average, round }, local, { group: view.ids, viewEpoch: view.viewEpoch });

@@ -113,6 +113,7 @@ export async function runConfigFrom(values: Values): Promise<RunConfig> {
   set('topology', str(values, 'topology'));
   set('schedule', str(values, 'schedule'));
   set('merge', str(values, 'merge'));
+  set('robust', str(values, 'robust'));
   set('lrSchedule', str(values, 'lr-schedule'));
   set('augment', str(values, 'augment'));
   const order = choiceFlag(values, 'order', ['adapt-then-combine', 'overlapped']);
@@ -142,7 +143,7 @@ const ALGOS = ['local', 'dsgd', 'allreduce', 'co2', 'localsgd', 'slowmo'] as con
 const FLAG_OF: Record<string, string> = {
   workers: 'workers', dataset: 'dataset', model: 'model', batchSize: 'batch', epochs: 'epochs', seed: 'seed', logEvery: 'log-every',
   evalEvery: 'eval-every', processes: 'processes', localSteps: 'local-steps', rounds: 'rounds', consensusEvery: 'consensus-every',
-  checkpointEvery: 'checkpoint-every', topology: 'topology', schedule: 'schedule', merge: 'merge', lrSchedule: 'lr-schedule',
+  checkpointEvery: 'checkpoint-every', topology: 'topology', schedule: 'schedule', merge: 'merge', robust: 'robust', lrSchedule: 'lr-schedule',
   augment: 'augment', order: 'order', partition: 'partition', algo: 'algo', bandwidthMbps: 'bandwidth', optimizer: 'optimizer',
   'optimizer.lr': 'lr', 'optimizer.weightDecay': 'weight-decay', 'optimizer.momentum': 'momentum', 'outer.alpha': 'outer-lr',
   'outer.beta': 'outer-momentum', 'outer.gamma': 'slowmo-gamma', 'outer.resyncEvery': 'resync-every', 'outer.penalty': 'penalty',
@@ -192,6 +193,7 @@ export const train: Command = {
     topology: { type: 'string' },
     schedule: { type: 'string' },
     merge: { type: 'string' },
+    robust: { type: 'string' },
     order: { type: 'string' },
     'local-steps': { type: 'string' },
     rounds: { type: 'string' },
@@ -226,6 +228,7 @@ export const train: Command = {
     schedule: 'gossip | none | constant:R | window:START:LENGTH[:R] | late:POINT[:R] | final-merge[:R] (default gossip)',
     merge: 'final merge: none | exact | gossip:K (default: exact for final-merge schedules)',
     order: 'adapt-then-combine | overlapped (D-PSGD: gossip overlaps the gradient steps)',
+    robust: 'dsgd: Byzantine-robust mixing none | nna:<f> | trimmed-mean:<f> | median | geomed[:<iterations>] | clip:<τ|inf> (default none)',
     'local-steps': 'local steps per round, H (τ for co2/localsgd/slowmo) (default 1)',
     rounds: 'rounds (default: --epochs over the average shard)',
     'consensus-every': 'measure the consensus distance every N rounds (an all-reduce; default 0: never)',

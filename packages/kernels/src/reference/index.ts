@@ -13,3 +13,4 @@ export * as outer from './outer.js';
 export * as layernorm from './layernorm.js';
 export * as embedding from './embedding.js';
 export * as attention from './attention.js';
+export * as robust from './robust.js';
