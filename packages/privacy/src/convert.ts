@@ -24,6 +24,10 @@ export function epsilonAtOrder(alpha: number, rdp: number, delta: number, conver
   if (!(rdp >= 0)) throw new RangeError(`RDP must be ≥ 0, got ${rdp}`);
   if (!(delta > 0 && delta < 1)) throw new RangeError(`δ must be in (0, 1), got ${delta}`);
   if (rdp === Infinity) return Infinity;
+  // KL ≤ ε_α (Rényi divergence grows with α), and by Bretagnolle–Huber the total variation is at most
+  // √(1 − e^{−KL}); when that is ≤ δ the mechanism is (0, δ)-DP. Without this, no steps (rdp = 0)
+  // would still report ε > 0 from the −log δ terms.
+  if (-Math.expm1(-rdp) <= delta * delta) return 0;
   const eps =
     conversion === 'improved'
       ? rdp + Math.log1p(-1 / alpha) - (Math.log(delta) + Math.log(alpha)) / (alpha - 1)
