@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  OPACUS_DEFAULT_ORDERS,
   DEFAULT_ORDERS,
   computeRdp,
   dpSgdEpsilon,
@@ -101,6 +103,23 @@ describe('fractional orders: the two-sided series', () => {
     expect(rel(logAFractionalOrder(q, sigma, alpha), quadratureLogA(q, sigma, alpha))).toBeLessThan(1e-8);
   });
 
+  it('matches quadrature at random (q, σ, α) (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 1e-4, max: 0.99, noNaN: true }),
+        fc.double({ min: 0.4, max: 10, noNaN: true }),
+        fc.double({ min: 1.05, max: 12, noNaN: true }).filter((a) => !Number.isInteger(a)),
+        (q, sigma, alpha) => {
+          const series = logAFractionalOrder(q, sigma, alpha);
+          const quad = quadratureLogA(q, sigma, alpha);
+          // Absolute floor: log A can be ~1e-9 (small q, large σ), where both sit at float64 rounding.
+          return Math.abs(series - quad) <= 1e-7 * Math.abs(quad) + 1e-13;
+        },
+      ),
+      { numRuns: 60, seed: 17 },
+    );
+  });
+
   it('approaches the Gaussian RDP as q → 1', () => {
     for (const alpha of [1.25, 2.5, 7.5]) {
       expect(rel(rdpSampledGaussian(1 - 1e-9, 1.3, alpha), alpha / (2 * 1.3 * 1.3))).toBeLessThan(1e-6);
@@ -140,9 +159,11 @@ describe('rdpSampledGaussian: special cases and ranges', () => {
     }
   });
 
-  it('grows with the order (RDP is non-decreasing in α)', () => {
-    const rdp = computeRdp(0.02, 1.1, 1, DEFAULT_ORDERS);
-    for (let i = 1; i < rdp.length; i++) expect(rdp[i]!).toBeGreaterThan(rdp[i - 1]!);
+  it('grows with the order (Rényi divergence is non-decreasing in α), across both formulas', () => {
+    for (const [q, sigma] of [[0.02, 1.1], [0.5, 0.4], [1e-4, 8], [0.9, 3]] as const) {
+      const rdp = computeRdp(q, sigma, 1, OPACUS_DEFAULT_ORDERS);
+      for (let i = 1; i < rdp.length; i++) expect(rdp[i]!).toBeGreaterThan(rdp[i - 1]!);
+    }
   });
 });
 
