@@ -87,8 +87,10 @@ export function logAFractionalOrder(q: number, sigma: number, alpha: number): nu
   let neg = -Infinity;
   let logAbsBinom = 0; // log |C(α, 0)|
   let sign = 1;
+  // Terms fall like k^(−α−2), so 2e-14 relative needs ~4e4 terms at α = 1.01; far more means a bug.
   const maxTerms = 2_000_000;
-  for (let k = 0; k < maxTerms; k++) {
+  let converged = false;
+  for (let k = 0; k < maxTerms && !converged; k++) {
     const m = alpha - k;
     const s0 =
       logAbsBinom + k * logQ + m * log1mQ + (k * k - k) * inv2s2 - Math.LN2 + logErfc((k - z0) * scale);
@@ -96,10 +98,13 @@ export function logAFractionalOrder(q: number, sigma: number, alpha: number): nu
       logAbsBinom + m * logQ + k * log1mQ + (m * m - m) * inv2s2 - Math.LN2 + logErfc((z0 - m) * scale);
     if (sign > 0) pos = logAddExp(logAddExp(pos, s0), s1);
     else neg = logAddExp(logAddExp(neg, s0), s1);
-    if (m === 0) break; // integer α: every later coefficient is zero
-    if (k > alpha && Math.max(s0, s1) < pos - 32) break;
+    // Integer α: every later coefficient is zero.
+    converged = m === 0 || (k > alpha && Math.max(s0, s1) < pos - 32);
     logAbsBinom += Math.log(Math.abs(m)) - Math.log(k + 1);
     if (m < 0) sign = -sign;
+  }
+  if (!converged || Number.isNaN(pos) || Number.isNaN(neg)) {
+    throw new Error(`RDP series did not converge (q=${q}, σ=${sigma}, α=${alpha})`);
   }
   return logSubExp(pos, neg);
 }

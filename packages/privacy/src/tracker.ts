@@ -39,6 +39,13 @@ export class PrivacyTracker {
     this.conversion = options.conversion ?? 'improved';
   }
 
+  /** A tracker that has already recorded `phases` (e.g. a checkpoint's `summary().phases`, on resume). */
+  static fromPhases(phases: readonly PrivacyPhase[], options: PrivacyTrackerOptions = {}): PrivacyTracker {
+    const tracker = new PrivacyTracker(options);
+    for (const p of phases) tracker.step(p.q, p.sigma, p.steps);
+    return tracker;
+  }
+
   /** Records `count` steps with sampling rate q and noise multiplier σ. */
   step(q: number, sigma: number, count = 1): void {
     if (!(Number.isInteger(count) && count >= 0)) throw new RangeError(`count must be an integer ≥ 0, got ${count}`);

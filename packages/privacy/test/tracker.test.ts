@@ -52,6 +52,16 @@ describe('PrivacyTracker', () => {
     tracker.rdp().forEach((r, i) => expect(r).toBeCloseTo(a[i]! + b[i]!, 12));
   });
 
+  it('fromPhases resumes a ledger: the same phases and the same ε', () => {
+    const tracker = new PrivacyTracker();
+    tracker.step(0.01, 1.2, 300);
+    tracker.step(0.02, 0.9, 50);
+    const resumed = PrivacyTracker.fromPhases(tracker.summary(1e-5).phases);
+    expect(resumed.summary(1e-5)).toEqual(tracker.summary(1e-5));
+    resumed.step(0.02, 0.9);
+    expect(resumed.epsilon(1e-5).epsilon).toBeGreaterThan(tracker.epsilon(1e-5).epsilon);
+  });
+
   it('reports ε = 0 before any step and rejects bad steps without recording them', () => {
     const tracker = new PrivacyTracker();
     expect(tracker.epsilon(1e-5).epsilon).toBe(0);
