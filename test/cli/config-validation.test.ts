@@ -60,6 +60,13 @@ describe('gossamer train refuses a bad run before spawning any worker', () => {
     expect(result.stderr).toContain('optimizer.kind "lion" is unknown; use sgd, momentum or adamw');
   });
 
+  it('a --dp spec: a bad one says why; a valid one is refused because DP-SGD is not wired in yet', async () => {
+    expectRefusedBeforeSpawn(await train('bad-dp', ['--dp', 'clip:1,noise:0']), '--dp clip:1,noise:0: noise must be', 'σ = 0 is no privacy');
+    expectRefusedBeforeSpawn(await train('half-dp', ['--dp', 'epsilon:3,clip:1']), '--dp epsilon:3,clip:1: missing delta');
+    expectRefusedBeforeSpawn(await train('dp-noise', ['--dp', 'clip:1,noise:1.1']), '--dp clip:1,noise:1.1: DP-SGD is not wired into the training step yet');
+    expectRefusedBeforeSpawn(await train('dp-budget', ['--dp', 'epsilon:3,delta:1e-5,clip:1']), 'DP-SGD is not wired into the training step yet');
+  });
+
   it('a missing CSV file, naming the flag and the path (not a bare ENOENT)', async () => {
     const missing = join(dir, 'no-such-data.csv');
     const result = await train('missing-csv', ['--dataset', `csv:${missing}:label`]);

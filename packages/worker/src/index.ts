@@ -1,5 +1,5 @@
 export { DEFAULT_RUN_CONFIG, resolveRunConfig, loadRunConfig, augmentOf, checkRunConfigFiles, type RunConfig, type DatasetSpec, type Algorithm } from './config.js';
-export { RunConfigError, checkRunConfig, choices, runConfigJsonSchema, runConfigSchema, shown } from './schema.js';
+export { RunConfigError, checkRunConfig, choices, parseDpSpec, runConfigJsonSchema, runConfigSchema, shown, type DpSpec } from './schema.js';
 export { loadTrainTest, type TrainTest } from './datasets.js';
 export { trainSingleWorker, type SingleWorkerOptions, type SingleWorkerResult } from './single.js';
 export type { RunEvent, RunStartEvent, ProgressEvent, EvalEvent, RunDoneEvent } from './events.js';

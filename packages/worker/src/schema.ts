@@ -70,6 +70,55 @@ export function augmentOf(text: string | undefined): { maxShift: number } | unde
   return { maxShift: Number(m[1]) };
 }
 
+/**
+ * DP-SGD settings: per-example clip norm C with a fixed noise multiplier σ, or with a target (ε, δ)
+ * budget from which σ is found (by @gossamer/privacy's noiseForEpsilon, once q and the step count are
+ * known).
+ */
+export type DpSpec =
+  | { kind: 'noise'; clip: number; noise: number }
+  | { kind: 'budget'; clip: number; epsilon: number; delta: number };
+
+const DP_GRAMMAR = 'clip:<C>,noise:<σ> or epsilon:<ε>,delta:<δ>,clip:<C>';
+const dpValue = {
+  clip: z.number().positive().finite(),
+  noise: z.number().positive().finite(),
+  epsilon: z.number().positive().finite(),
+  delta: z.number().gt(0).lt(1),
+} as const;
+const DP_WHAT: Record<keyof typeof dpValue, string> = {
+  clip: 'a positive clip norm',
+  noise: 'a positive noise multiplier (σ = 0 is no privacy)',
+  epsilon: 'a positive, finite ε',
+  delta: 'a δ in (0, 1)',
+};
+
+/** `clip:C,noise:σ` or `epsilon:ε,delta:δ,clip:C` (keys in any order), parsed; throws for anything else. */
+export function parseDpSpec(text: string): DpSpec {
+  const fail: (why: string) => never = (why) => {
+    throw new RunConfigError('dp', `dp "${text}": ${why}; use ${DP_GRAMMAR} (e.g. clip:1,noise:1.1)`);
+  };
+  const got: Partial<Record<keyof typeof dpValue, number>> = {};
+  for (const part of text.split(',')) {
+    const m = /^\s*([a-z]+)\s*:\s*(\S+)\s*$/.exec(part);
+    if (!m) fail(`"${part}" is not key:value`);
+    const key = m[1]!;
+    if (!Object.hasOwn(dpValue, key)) fail(`unknown key "${key}"`);
+    const k = key as keyof typeof dpValue;
+    if (got[k] !== undefined) fail(`${k} given twice`);
+    const parsed = dpValue[k].safeParse(m[2]!.trim() === '' ? Number.NaN : Number(m[2]));
+    if (!parsed.success) fail(`${k} must be ${DP_WHAT[k]}, got ${m[2]}`);
+    got[k] = parsed.data;
+  }
+  const budget = got.epsilon !== undefined || got.delta !== undefined;
+  if (budget && got.noise !== undefined) fail('give noise or an (ε, δ) budget, not both');
+  const missing = (budget ? (['epsilon', 'delta', 'clip'] as const) : (['clip', 'noise'] as const)).filter((k) => got[k] === undefined);
+  if (missing.length > 0) fail(`missing ${missing.join(' and ')}`);
+  return budget
+    ? { kind: 'budget', clip: got.clip!, epsilon: got.epsilon!, delta: got.delta! }
+    : { kind: 'noise', clip: got.clip!, noise: got.noise! };
+}
+
 /** The final merge: none, exact or gossip:K (default: exact after a final-merge schedule, else none). */
 export function parseMerge(text: string | undefined, finalMergeSchedule: boolean): FinalMerge {
   if (text === undefined) return finalMergeSchedule ? { kind: 'exact' } : { kind: 'none' };

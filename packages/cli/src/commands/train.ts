@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { OptimizerConfig } from '@gossamer/kernels';
 import { Gpu } from '@gossamer/gpu';
-import { DEFAULT_RUN_CONFIG, RunConfigError, checkRunConfigFiles, loadRunConfig, resolveRunConfig, trainSingleWorker, type DatasetSpec, type RunConfig, type RunEvent } from '@gossamer/worker';
+import { DEFAULT_RUN_CONFIG, RunConfigError, checkRunConfigFiles, loadRunConfig, parseDpSpec, resolveRunConfig, trainSingleWorker, type DatasetSpec, type RunConfig, type RunEvent } from '@gossamer/worker';
 import { UsageError, type Command } from '../command.js';
 import { startNatsServer, type NatsServer } from '@gossamer/transport';
 import { formatRunSummary, launchDistributed, type LaunchSummary } from '../launch.js';
@@ -161,6 +161,22 @@ function configUsageError(e: Error, values: Values, file: string | undefined): U
   return new UsageError(file ? `--config ${file}: ${e.message}` : e.message);
 }
 
+/**
+ * `--dp`: the spec is checked (a typo is named as such), then the run is refused — DP-SGD's clipped,
+ * noised step is not in the training loop yet, and training without it under a --dp flag would
+ * claim a privacy guarantee the run does not have.
+ */
+function refuseDp(text: string | undefined): void {
+  if (text === undefined) return;
+  try {
+    parseDpSpec(text);
+  } catch (e) {
+    const detail = e instanceof RunConfigError ? e.detail.replace(/^dp "[^"]*": /, '') : (e as Error).message;
+    throw new UsageError(`--dp ${text}: ${detail}`);
+  }
+  throw new UsageError(`--dp ${text}: DP-SGD is not wired into the training step yet (issue 17, item 4); nothing was run`);
+}
+
 /** runs/<YYYYMMDD-HHMMSS>-<what>: the default run directory. */
 function defaultRunDir(what: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -181,6 +197,7 @@ export const train: Command = {
     lr: { type: 'string' },
     'lr-schedule': { type: 'string' },
     augment: { type: 'string' },
+    dp: { type: 'string' },
     'weight-decay': { type: 'string' },
     momentum: { type: 'string' },
     batch: { type: 'string' },
@@ -255,6 +272,7 @@ export const train: Command = {
     lr: 'learning rate (default 1e-3 for adamw, 0.05 for sgd/momentum)',
     'lr-schedule': 'constant | cosine[:<warmup steps>] (cosine decays the lr to 0 at the last step) (default constant)',
     augment: 'none | shift:<pixels>: move each training image by a random (dx, dy) up to ±pixels, inside the GPU batch gather (default none)',
+    dp: 'DP-SGD: clip:<C>,noise:<σ> | epsilon:<ε>,delta:<δ>,clip:<C> — checked, but not wired into the training step yet, so a run with it is refused',
     'weight-decay': 'decoupled weight decay (adamw) or L2 (sgd)',
     momentum: 'momentum coefficient (momentum optimizer, default 0.9)',
     batch: 'batch size per worker (default 128)',
@@ -268,6 +286,7 @@ export const train: Command = {
     quiet: 'print only the final summary',
   },
   async run(values, _positionals, { log }) {
+    refuseDp(str(values, 'dp'));
     if (str(values, 'algo') === 'netlasso') return trainNetlasso(values);
     const resumeDir = str(values, 'resume');
     if (resumeDir !== undefined) return resumeRun(resolve(resumeDir), values, log);
