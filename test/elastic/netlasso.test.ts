@@ -124,6 +124,51 @@ describe('Network Lasso worker processes when one fails', () => {
     expectSurvivorsOptimal(runId, ['w0', 'w1'], 'w2');
   });
 
+  it('kill -9 of one of three, restarted with --join: the members add it, hand it the last λ\'s solution, and all three end at the optimum with the same bits', async () => {
+    // A longer path, so the run is still going when the restarted worker is up (seconds under load).
+    const path = lambdaPath({ start: 0.05, factor: 1.25, count: 24 });
+    let killed = false;
+    let joiner: Worker | undefined;
+    const { workers, runId } = await run((e, all, id) => {
+      if (!killed && e.type === 'lambda' && e.worker === 'w0' && e.lambdaIndex === 1) {
+        killed = true;
+        all.get('w1')!.child.kill('SIGKILL');
+      }
+      // Restarted once the survivors have gone on without it.
+      if (killed && !joiner && e.type === 'regroup' && e.worker === 'w0') joiner = bed.spawn([...workerArgs(id, 'w1', path), '--join']);
+    }, path);
+    const [e0, e1, e2] = await Promise.all(['w0', 'w1', 'w2'].map((id) => workers.get(id)!.exited));
+    expect(e1.signal).toBe('SIGKILL');
+    expect(e0.code, e0.output).toBe(0);
+    expect(e2.code, e2.output).toBe(0);
+    expect(joiner).toBeDefined();
+    const ej = await joiner!.exited;
+    expect(ej.code, ej.output + e0.output + e2.output).toBe(0);
+    const joined = ej.events.find((e) => e.type === 'joined')!;
+    expect(joined).toMatchObject({ worker: 'w1', source: 'w0', peers: ['w0', 'w1', 'w2'] });
+    const [o0, o1, o2] = ['w0', 'w1', 'w2'].map((id) => outputOf(runId, id));
+    // The survivors regrouped twice: without w1, then with it back (handed its start by w0).
+    for (const o of [o0, o2]) {
+      expect(o.reports.map((r) => r.lambda)).toEqual(path);
+      expect(o.regroups.map((g) => g.members)).toEqual([['w0', 'w2'], ['w0', 'w1', 'w2']]);
+      expect(o.regroups[1]).toMatchObject({ joiners: ['w1'], source: 'w0' });
+    }
+    // The joiner reports from the λ the run resumed at, each with the members' bits.
+    const resume = o1.regroups[0].resumeLambdaIndex;
+    expect(resume).toBe(o0.regroups[1].resumeLambdaIndex);
+    expect(resume, 'the joiner came in after the first λs').toBeGreaterThan(0);
+    expect(o1.reports.map((r) => r.lambdaIndex)).toEqual(path.map((_, i) => i).slice(resume));
+    for (let l = 0; l < path.length; l++) expect(o2.reports[l].x, `λ #${l}: w0 and w2 agree`).toBe(o0.reports[l].x);
+    for (const r of o1.reports) expect(r.x, `λ #${r.lambdaIndex}: the joiner agrees`).toBe(o0.reports[r.lambdaIndex].x);
+    // The three host every node between them again, and the end of the path is optimal.
+    expect(o0.layout.nodes + o1.layout.nodes + o2.layout.nodes).toBe(problem.graph.n);
+    for (const r of o0.reports.slice(resume)) {
+      expect(r.converged).toBe(true);
+      const ref = solveNetlassoReference(problem, r.lambda);
+      expect(Math.abs(r.objective - ref.objective) / ref.objective, `objective gap at λ = ${r.lambda}`).toBeLessThan(1e-4);
+    }
+  });
+
   it('a joiner that built a different problem is refused with a clear message, and the run finishes without it', async () => {
     let joiner: Worker | undefined;
     const path = lambdaPath({ start: 0.05, factor: 1.25, count: 16 });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { EnvelopeDecoder, ViewStep } from '@gossamer/wire';
-import { NatsTransport, PeerLeftError, natsSubjects, ringPlace, startNatsServer, type NatsServer, type NatsTransportOptions } from '@gossamer/transport';
+import { HeartbeatMonitor, NatsTransport, PeerLeftError, natsSubjects, ringPlace, startNatsServer, type NatsServer, type NatsTransportOptions } from '@gossamer/transport';
 import { uniform } from '../../../test/support/numeric.js';
 import { expectSameBits } from './conformance.js';
 import { uniqueRunId } from './nats-harness.js';
@@ -69,6 +69,15 @@ describe('ring monitoring', () => {
     for (const self of ids) {
       for (const target of ringPlace(ids, self, FANOUT).targets) expect(ringPlace(ids, target, FANOUT).watched).toContain(self);
     }
+  });
+
+  it('an accusation ends with the view that removes the accused, so a process re-added under its id is not accused', () => {
+    const m = new HeartbeatMonitor('a', 2);
+    m.accuse(['c']);
+    expect(m.accusations(() => true)).toEqual(['c']);
+    // A view without c, then (before the next beat) one with c again: c is a new process.
+    m.dropAccusations((p) => p !== 'c');
+    expect(m.accusations(() => true)).toEqual([]);
   });
 
   it(`12 workers: each sends ${FANOUT} heartbeats an interval, to its ring successors only, and none is suspected`, async () => {
