@@ -190,9 +190,10 @@ describe('CO2 and its limits on a tiny deterministic problem (in-process)', () =
 
   it('the all-reduce of round t is in flight while round t+1 computes (Local SGD blocks instead)', async () => {
     const g = gpu();
-    // 30 ms per link hop: each ring all-reduce takes ≥ 4 hops, far longer than encoding 2 steps.
-    const overlapped = await runTiny(g, (ctx) => runCo2Worker(ctx, co2({ staleness: 'one-round', outerMomentum: 0.3 })), { latencyMs: 30 });
-    const blocking = await runTiny(g, (ctx) => runLocalSgdWorker(ctx, base), { latencyMs: 30 });
+    // 120 ms per link hop: each ring all-reduce takes ≥ 4 hops, far longer than encoding 2 steps,
+    // also on a loaded machine (at 30 ms, two steps under load sometimes outlasted the all-reduce).
+    const overlapped = await runTiny(g, (ctx) => runCo2Worker(ctx, co2({ staleness: 'one-round', outerMomentum: 0.3 })), { latencyMs: 120 });
+    const blocking = await runTiny(g, (ctx) => runLocalSgdWorker(ctx, base), { latencyMs: 120 });
     const steps = ['step', 'step'];
     expect(overlapped.logs[0]).toEqual([...steps, 'start 0', ...steps, 'done 0', 'start 1', ...steps, 'done 1', 'start 2', ...steps, 'done 2', 'start 3', 'done 3']);
     expect(blocking.logs[0]).toEqual([0, 1, 2, 3].flatMap((t) => [...steps, `start ${t}`, `done ${t}`]));
