@@ -1,21 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '@gossamer/gpu';
-import { Replica, mlp, type BatchSource } from '@gossamer/model';
+import { Replica, mlp } from '@gossamer/model';
 import { spectralGap } from '@gossamer/topology';
 import { gossipTopology, runDsgdWorker, simulateWorkers, workerIds, type AlgorithmEvent, type DsgdOptions } from '@gossamer/algorithms';
 import { useGpu } from '../../../test/support/gpu.js';
+import { noBatches } from './no-batches.js';
 import { normal } from '../../../test/support/numeric.js';
 
 // Pure gossip (no gradient steps): ALGORITHMS.md §0–2 promises. Float32 mixing of vectors of size
 // ~N(0, 1): the mean is preserved up to float rounding (a few ulps per round), stated below as 1e-5.
-
-const noBatches: BatchSource = {
-  batchFeatures: { buffer: undefined as unknown as GPUBuffer, offset: 0, length: 0 },
-  batchLabels: { buffer: undefined as unknown as GPUBuffer, offset: 0, length: 0 },
-  encode() {
-    throw new Error('pure gossip takes no gradient steps');
-  },
-};
 
 const spec = mlp(6, [5], 3);
 

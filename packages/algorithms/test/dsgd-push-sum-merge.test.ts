@@ -4,18 +4,11 @@
 // push-sum over random directed out-peers (weights far from 1), then the merge.
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '@gossamer/gpu';
-import { Replica, mlp, type BatchSource } from '@gossamer/model';
+import { Replica, mlp } from '@gossamer/model';
 import { gossipTopology, runDsgdWorker, simulateWorkers, workerIds, type DsgdOptions } from '@gossamer/algorithms';
 import { useGpu } from '../../../test/support/gpu.js';
+import { noBatches } from './no-batches.js';
 import { normal } from '../../../test/support/numeric.js';
-
-const noBatches: BatchSource = {
-  batchFeatures: { buffer: undefined as unknown as GPUBuffer, offset: 0, length: 0 },
-  batchLabels: { buffer: undefined as unknown as GPUBuffer, offset: 0, length: 0 },
-  encode() {
-    throw new Error('pure gossip takes no gradient steps');
-  },
-};
 
 async function pushSumRun(g: Gpu, finalMerge: DsgdOptions['finalMerge']): Promise<{ before: Float32Array[]; after: Float32Array[] }> {
   const ids = workerIds(8);

@@ -1,23 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '@gossamer/gpu';
 import type { RobustRule } from '@gossamer/kernels';
-import { Replica, mlp, type BatchSource } from '@gossamer/model';
+import { Replica, mlp } from '@gossamer/model';
 import type { Transport } from '@gossamer/transport';
 import { gossipTopology, runDsgdWorker, simulateWorkers, workerIds } from '@gossamer/algorithms';
 import { useGpu } from '../../../test/support/gpu.js';
+import { noBatches } from './no-batches.js';
 import { normal } from '../../../test/support/numeric.js';
 
 // Pure gossip (no gradient steps) on torus:3x3 (degree 4) with w0 Byzantine: it sends a huge vector
 // to its neighbours every round instead of its parameters. Plain averaging drags the honest workers
 // to it; MoNNA's NNA with f = 1 drops it, and the honest workers stay near their initial mean.
-
-const noBatches: BatchSource = {
-  batchFeatures: { buffer: undefined as unknown as GPUBuffer, offset: 0, length: 0 },
-  batchLabels: { buffer: undefined as unknown as GPUBuffer, offset: 0, length: 0 },
-  encode() {
-    throw new Error('pure gossip takes no gradient steps');
-  },
-};
 
 const spec = mlp(6, [5], 3);
 
