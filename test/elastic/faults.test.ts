@@ -75,7 +75,8 @@ describe('elastic runs over real worker processes and a real nats-server', () =>
     const result = { code: exited.code, stderr: exited.stderr, lines: run.lines, dir: run.dir };
     const joinerExit = await (joiner ?? Promise.resolve(-1));
     const { code, lines, dir, stderr } = result;
-    expect(code, stderr.slice(-3000)).toBe(0);
+    // The joiner's output too: when the run hangs, the joiner is as likely a culprit as the members.
+    expect(code, `${stderr.slice(-3000)}\n[joiner]\n${joinerOut.slice(-3000)}`).toBe(0);
     expect(joinerExit, joinerOut.slice(-3000)).toBe(0);
     const events = joinerOut.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; epoch?: number; source?: string; startRound?: number; round?: number });
     const joined = events.find((e) => e.type === 'joined');
