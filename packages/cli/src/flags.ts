@@ -42,3 +42,16 @@ export function choiceFlag<const T extends readonly [string, ...string[]]>(value
   if (!parsed.success) throw new UsageError(`--${name} ${text}: use ${choices(allowed)}`);
   return parsed.data;
 }
+
+/**
+ * A comma-separated list of numbers of one kind (undefined when absent), or a UsageError:
+ * `--name text: expected <what> values, comma-separated`.
+ */
+export function numberListFlag(values: Values, name: string, kind: NumberKind, example?: string): number[] | undefined {
+  const text = stringOf(values, name);
+  if (text === undefined) return undefined;
+  const items = text.split(',').map((t) => (t.trim() === '' ? Number.NaN : Number(t)));
+  const parsed = z.array(kind.schema).min(1).safeParse(items);
+  if (!parsed.success) throw new UsageError(`--${name} ${text}: expected ${kind.what} values, comma-separated${example ? `, e.g. --${name} ${example}` : ''}`);
+  return parsed.data;
+}

@@ -159,14 +159,6 @@ export function co2Claims(results: readonly Co2Result[]): string[] {
   return claims;
 }
 
-/** `--bandwidths 5,20`: link speeds in Mbit/s (what matters is communication time vs compute time per step). */
-export function parseBandwidths(text: string | undefined): number[] | undefined {
-  if (text === undefined) return undefined;
-  const values = text.split(',').map(Number);
-  if (values.length === 0 || values.some((v) => !(v > 0 && Number.isFinite(v)))) throw new Error(`--bandwidths ${text}: expected positive Mbit/s values, e.g. 2,8`);
-  return values;
-}
-
 export async function reproduceCo2(outDir: string, quick: boolean, adapter: string | undefined, linkMbps?: readonly number[]): Promise<void> {
   const { base, bandwidths, variants } = co2Experiment(quick, linkMbps);
   console.log(

@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError, type Command } from '../command.js';
+import { flagKinds, numberListFlag } from '../flags.js';
 
 /** The package `gossamer reproduce` loads its reproductions from. */
 export const EXPERIMENTS_PACKAGE = '@gossamer/experiments';
@@ -17,8 +18,8 @@ export interface ReproduceOptions {
   quick: boolean;
   /** WebGPU adapter preference, as the flag gave it. */
   adapter?: string;
-  /** `--bandwidths` as given (co2: link speeds in Mbit/s, comma-separated). */
-  bandwidths?: string;
+  /** `--bandwidths` (co2: link speeds in Mbit/s), checked by the CLI before the plugin loads. */
+  bandwidths?: readonly number[];
 }
 
 /** What @gossamer/experiments exports as `reproducePlugin`. */
@@ -73,7 +74,7 @@ export const reproduce: Command = {
     const [name] = positionals;
     const quick = values.quick === true;
     const adapter = typeof values.adapter === 'string' ? values.adapter : undefined;
-    const bandwidths = typeof values.bandwidths === 'string' ? values.bandwidths : undefined;
+    const bandwidths = numberListFlag(values, 'bandwidths', { schema: flagKinds.positive.schema, what: 'positive Mbit/s' }, '2,8');
     const out = resolve(typeof values.out === 'string' ? values.out : join('runs', `reproduce-${name ?? ''}`));
     const plugin = await loadReproducePlugin();
     if (name === undefined || !plugin.reproductions.includes(name)) {
