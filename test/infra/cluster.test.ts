@@ -1,7 +1,7 @@
 // The 3-node loopback NATS cluster: the test helper, the local-cluster.mjs script, and the committed
 // infra/nats/cluster configs (hosts and ports moved to loopback with command-line flags).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -136,12 +136,21 @@ describe('infra/nats/cluster/node-{a,b,c}.conf on loopback', () => {
 
   it('the three committed node configs form one cluster and carry a message from c to a', async () => {
     const clusterPorts = await freePorts(3);
+    const wsPorts = await freePorts(3);
     const names = ['a', 'b', 'c'];
+    const dir = mkdtempSync(join(tmpdir(), 'gossamer-cluster-conf-'));
     for (const [i, n] of names.entries()) {
       const routes = clusterPorts.filter((_, j) => j !== i).map((p) => `nats-route://127.0.0.1:${p}`);
+      // nats-server has no flag for the websocket port: the three nodes share this host, so each
+      // copy of its committed config gets a loopback port of its own there (nothing else changes).
+      const committed = readFileSync(join(REPO_ROOT, `infra/nats/cluster/node-${n}.conf`), 'utf8');
+      const config = join(dir, `node-${n}.conf`);
+      const rewritten = committed.replace(/(websocket \{\s*listen: )\S+/, `$1127.0.0.1:${wsPorts[i]}`);
+      expect(rewritten, `node-${n}.conf has a websocket listener`).not.toBe(committed);
+      writeFileSync(config, rewritten);
       servers.push(
         await startNatsServer({
-          config: join(REPO_ROOT, `infra/nats/cluster/node-${n}.conf`),
+          config,
           // Flags override the config: loopback ports instead of hosts nats-a/b/c.
           args: ['--cluster', `nats://127.0.0.1:${clusterPorts[i]}`, '--routes', routes.join(',')],
         }),

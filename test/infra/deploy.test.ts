@@ -152,7 +152,12 @@ describe('infra/k8s manifests', () => {
       ['client', 4222],
       ['cluster', 6222],
       ['monitor', 8222],
+      ['websocket', 8080],
     ]);
+    // Browser workers: the config listens where the container port and the client Service point.
+    expect(conf).toMatch(/websocket \{\s*listen: 0\.0\.0\.0:8080\b/);
+    const client = list(at(find('Service', 'nats-client'), 'spec.ports'), 'client Service ports').map((p) => [at(p, 'name'), at(p, 'targetPort')]);
+    expect(client).toContainEqual(['websocket', 'websocket']);
     // server_name comes from $POD_NAME, which the pod sets from its own name.
     expect(conf).toContain('server_name: $POD_NAME');
     expect(at(container, 'env.0')).toEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
