@@ -82,6 +82,8 @@ export async function joinRun(
     runId: settings.runId,
     servers: settings.servers,
     peers: ids,
+    // A run grows: a worker beyond its configured size may join it (gossamer worker --id w<n> --join).
+    openMembership: true,
     join: worker.join,
     peerTimeoutMs: settings.peerTimeoutMs,
     // A round waits for its slowest peer, however slow; a dead peer is caught by the heartbeat

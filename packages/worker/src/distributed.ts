@@ -45,6 +45,8 @@ export interface HostedStart {
   worker: string;
   model: string;
   parameters: number;
+  /** The shard it trains on: its index, or index mod n for a joiner beyond the run's n workers. */
+  shard: number;
   shardSamples: number;
   rounds: number;
   algo: string;
@@ -122,8 +124,10 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
   const start = performance.now();
   try {
     const runOne = async (index: number): Promise<HostedResult> => {
-      const id = ids[index];
-      const shard = workerShard(data.train, partition, index);
+      const id = ids[index] ?? `w${index}`;
+      // Data rule: worker w<k> trains on shard k; a joiner beyond the run's size (k ≥ n) shares
+      // shard k mod n, with a batch order of its own (docs/elastic.md "Joining").
+      const shard = workerShard(data.train, partition, index % config.workers);
       // The same initial parameters on every worker (seed), a different batch order (worker seed).
       const replica = Replica.create(gpu, { spec, optimizer: config.optimizer, lrSchedule, batchSize: config.batchSize, seed: config.seed, name: id });
       const batches = new GpuBatcher(gpu, shard, { batchSize: config.batchSize, seed: workerBatchSeed(config.seed, index), label: id, augment });
@@ -143,7 +147,7 @@ export async function hostWorkers(config: RunConfig, options: HostOptions): Prom
             : undefined;
         transport = await options.transportFor(id, index);
         const joined = options.join ? await joinRunInProgress(config, ids, transport, gpu, replica, batches) : undefined;
-        emit({ type: 'start', worker: id, model: spec.name, parameters: replica.parameterCount, shardSamples: shard.numSamples, rounds, algo: config.algo, adapter: gpu.adapterDescription });
+        emit({ type: 'start', worker: id, model: spec.name, parameters: replica.parameterCount, shard: index % config.workers, shardSamples: shard.numSamples, rounds, algo: config.algo, adapter: gpu.adapterDescription });
         if (joined) emit({ type: 'joined', worker: id, ...joined.event });
         const ctx = { gpu, transport, replica, batches, evalSet, ids, index, emit, signal: options.signal, resume: joined?.resume ?? resume, checkpoint };
         const periodic = { rounds, localSteps: config.localSteps, evalEvery: config.evalEvery, consensusEvery: config.consensusEvery };

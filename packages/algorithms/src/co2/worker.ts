@@ -52,7 +52,7 @@ export type OuterRule =
  */
 export async function runPeriodicAveragingWorker(ctx: WorkerContext, options: PeriodicAveragingOptions, rule: OuterRule): Promise<WorkerResult> {
   const { gpu, transport, replica } = ctx;
-  const id = ctx.ids[ctx.index];
+  const id = ctx.transport.id;
   const emit = ctx.emit ?? (() => {});
   const outer = rule.kind === 'outer' ? new OuterState(gpu, replica, id) : undefined;
   const result: WorkerResult = {};

@@ -14,8 +14,12 @@ export interface WorkerContext {
   replica: Replica;
   batches: BatchSource;
   evalSet?: EvalSet;
-  /** Worker ids by index: the topology's node numbering and the all-reduce order. */
+  /**
+   * Worker ids by index: the topology's node numbering and the all-reduce order. In a view
+   * (contextInView) the members in the run's order; otherwise the run's initial workers.
+   */
   ids: readonly string[];
+  /** This worker's index in `ids`; a joiner that grew the run past its size is not in the initial ones (index ≥ ids.length). */
   index: number;
   /** The membership view `ids` are the members of: communication fails with ViewChangedError when it changes. */
   viewEpoch?: number;

@@ -10,7 +10,7 @@ import { TENSOR } from './tensors.js';
  * epoch and first round (`startRound`, in rounds of the caller's own measurements).
  */
 export function contextInView(ctx: WorkerContext, view: MembershipView, startRound = view.startRound): WorkerContext {
-  const id = ctx.ids[ctx.index];
+  const id = ctx.transport.id;
   const members = orderedMembers(ctx.ids, view);
   return { ...ctx, ids: members, index: members.indexOf(id), viewEpoch: view.epoch, viewStartRound: startRound };
 }

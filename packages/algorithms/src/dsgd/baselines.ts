@@ -25,7 +25,7 @@ export interface AllReduceSgdOptions {
 
 export async function runAllReduceSgdWorker(ctx: WorkerContext, options: AllReduceSgdOptions): Promise<WorkerResult> {
   const { gpu, transport, replica } = ctx;
-  const id = ctx.ids[ctx.index];
+  const id = ctx.transport.id;
   const emit = ctx.emit ?? (() => {});
   const length = replica.layout.length;
   const state = replicaState(replica);

@@ -149,7 +149,7 @@ export async function pushSumMix(ctx: WorkerContext, mixer: GossipMixer, node: N
 
 export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): Promise<DsgdResult> {
   const { gpu, transport, replica } = ctx;
-  const id = ctx.ids[ctx.index];
+  const id = ctx.transport.id;
   const emit = ctx.emit ?? (() => {});
   const pushSum = options.topology?.pushSum === true && options.schedule.kind === 'gossip';
   if (options.robust && (pushSum || options.order === 'overlapped' || options.schedule.kind !== 'gossip')) {

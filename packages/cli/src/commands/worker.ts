@@ -10,12 +10,16 @@ import { UsageError, type Command } from '../command.js';
 import type { Logger } from '../log.js';
 import { joinRun, joinSettingsFrom, natsJoinOptionHelp, natsJoinOptions, type JoinSettings } from '../nats-join.js';
 
-/** w<index> ids, given as a comma list; validated against the run's worker count. */
-function parseIds(text: string, workers: number): number[] {
+/**
+ * w<index> ids, given as a comma list; validated against the run's worker count. A joiner may take
+ * an id beyond it (w<n>, w<n+1>, ...): the run grows (docs/elastic.md "Joining", data rule).
+ */
+function parseIds(text: string, workers: number, joining: boolean): number[] {
   return text.split(',').map((id) => {
     const m = /^w(\d+)$/.exec(id.trim());
     const index = m ? Number(m[1]) : Number.NaN;
-    if (!(index >= 0 && index < workers)) throw new UsageError(`--id ${id}: worker ids are w0 … w${workers - 1} for this run`);
+    if (!(index >= 0 && Number.isSafeInteger(index))) throw new UsageError(`--id ${id}: worker ids are w0, w1, ... (w0 … w${workers - 1} for this run)`);
+    if (index >= workers && !joining) throw new UsageError(`--id ${id}: worker ids are w0 … w${workers - 1} for this run; a worker beyond them can only join it in progress (add --join)`);
     return index;
   });
 }
@@ -59,7 +63,7 @@ export const worker: Command = {
     if (!nats || !runId || !configFile) throw new UsageError('--nats, --run and --config are required');
     const config = resolveRunConfig(await loadRunConfig(configFile));
     checkRunConfigFiles(config); // a csv dataset must be on this machine too, at the same path
-    const indices = str('id') ? parseIds(str('id') as string, config.workers) : Array.from({ length: config.workers }, (_, i) => i);
+    const indices = str('id') ? parseIds(str('id') as string, config.workers, values.join === true) : Array.from({ length: config.workers }, (_, i) => i);
     const ids = Array.from({ length: config.workers }, (_, i) => `w${i}`);
     const out = str('out');
     if (out) mkdirSync(out, { recursive: true });

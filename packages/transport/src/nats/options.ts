@@ -17,10 +17,17 @@ export interface NatsTransportOptions {
   readonly servers: string | readonly string[];
   /**
    * The workers allowed in the run. If given, anything from another sender is rejected
-   * (UNKNOWN_SENDER) and any valid message from a listed worker (re)admits it. If not, a worker
+   * (UNKNOWN_SENDER; but see openMembership) and any valid message from a listed worker (re)admits
+   * it. If not, a worker
    * becomes a member by Join or Heartbeat, and other messages from non-members are rejected.
    */
   readonly peers?: readonly string[];
+  /**
+   * `peers` are the run's first workers, not the only ones: a worker with another id may join the
+   * run in progress and grow it past its size. Senders are then admitted as without `peers` (by
+   * Join or Heartbeat); the first view is still `peers`.
+   */
+  readonly openMembership?: boolean;
   /**
    * Join a run in progress (a restarted worker): the first view is this worker alone, and it asks
    * the members, with every heartbeat until it is in, to add it at their next view (docs/elastic.md).

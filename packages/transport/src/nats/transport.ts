@@ -116,7 +116,8 @@ export class NatsTransport implements Transport {
     this.decoder = new EnvelopeDecoder({
       viewEpoch: () => this.views.current().epoch,
       runId: this.runId,
-      knownSenders: this.allowlist,
+      // With open membership a stranger may ask to join: it is judged by the membership rules (admitted()).
+      knownSenders: options.openMembership === true ? undefined : this.allowlist,
       maxMessageBytes: this.maxPayload,
       errors: this.errors,
     });
@@ -430,7 +431,7 @@ export class NatsTransport implements Transport {
     }
     if (!this.liveness.isKnown(e.sender)) {
       if (e.body === 'leave' || e.body === 'viewChange') return false;
-      const admissible = this.allowlist !== undefined || e.body === 'join' || e.body === 'heartbeat';
+      const admissible = this.allowlist?.has(e.sender) === true || e.body === 'join' || e.body === 'heartbeat';
       if (!admissible) {
         this.errors.record({ reason: 'UNKNOWN_SENDER', sender: e.sender, detail: `${e.body} from a worker that has not joined`, kind: e.body, seq: e.seq });
         return false;
