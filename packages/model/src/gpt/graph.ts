@@ -175,9 +175,10 @@ export class GptGraph {
 
   /**
    * Encodes the forward pass and the loss: `loss` receives the mean next-token cross-entropy and,
-   * in a training graph, `logits` the gradient of that mean with respect to the logits.
+   * in a training graph, `logits` the gradient of that mean with respect to the logits. With
+   * `accumulateLoss`, the mean is added to `loss` instead (a trainer sums steps and reads every k).
    */
-  encodeForward(step: StepEncoder, params: GPUBuffer, batch: GptBatch): void {
+  encodeForward(step: StepEncoder, params: GPUBuffer, batch: GptBatch, options: { accumulateLoss?: boolean } = {}): void {
     this.checkBatch(batch);
     const start = step.dispatches;
     const { width: C, mlp: M, vocab: V, ctx: T } = this.config;
@@ -222,6 +223,7 @@ export class GptGraph {
       grad: this.training ? this.logits : undefined,
       rowLoss: span(this.rowLoss, 0, n),
       meanLoss: this.loss,
+      accumulateMeanLoss: options.accumulateLoss ?? false,
     });
     this.lastDispatches.forward = step.dispatches - start;
   }
