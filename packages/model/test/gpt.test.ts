@@ -145,6 +145,8 @@ describe('GptGraph on the GPU vs the float64 reference', () => {
   it.each([
     ['V=11 C=16 H=1 T=5 B=2, 2 layers', tiny, 2],
     ['V=13 C=32 H=2 D=16 T=7 B=3, 2 layers', twoHeads, 3],
+    // 280 rows > LAYERNORM_PARAM_CHUNK_ROWS: the LayerNorm dγ/dβ take the two-pass path.
+    ['V=9 C=32 H=2 T=7 B=40, 1 layer', withVocab(parseGptSpec('gpt:1x32:heads=2:ctx=7:mlp=32'), 9), 40],
   ] as const)('%s: loss and every parameter gradient', async (_name, cfg, batch) => {
     const g = gpu();
     const { layout, params, tokens, targets, graph, got } = await gpuGradients(g, cfg, batch, 21);
