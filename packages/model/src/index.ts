@@ -36,3 +36,4 @@ export { ModelGraph, type BatchInput } from './graph.js';
 export { Replica, uploadEvalSet, type ReplicaOptions, type BatchSource, type EvalSet, type Evaluation } from './replica.js';
 export * as modelReference from './reference.js';
 export { learningRateFactor, checkLearningRateSchedule, type LearningRateSchedule } from './schedule.js';
+export * from './gpt/index.js';

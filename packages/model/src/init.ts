@@ -34,6 +34,9 @@ function fillTensor(out: Float32Array, init: Initializer, seed: number): void {
     case 'glorot-uniform':
       fillUniform(out, Math.sqrt(6 / (init.fanIn + init.fanOut)), seed);
       return;
+    case 'normal':
+      fillNormal(out, init.std, seed);
+      return;
   }
 }
 
@@ -43,6 +46,16 @@ function fillUniform(out: Float32Array, bound: number, seed: number): void {
     // 24 random bits → a float32-exact fraction in [0, 1), then scaled to [−bound, bound).
     const u = (next() >>> 8) / 16777216;
     out[i] = (2 * u - 1) * bound;
+  }
+}
+
+function fillNormal(out: Float32Array, std: number, seed: number): void {
+  const next = sfc32(seed);
+  for (let i = 0; i < out.length; i++) {
+    // 12 draws of 24 bits summed exactly (an integer < 2^28), so the result is the same bits everywhere.
+    let sum = 0;
+    for (let j = 0; j < 12; j++) sum += next() >>> 8;
+    out[i] = (sum / 16777216 - 6) * std;
   }
 }
 

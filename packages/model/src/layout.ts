@@ -16,7 +16,13 @@ export type Initializer =
   /** He/Kaiming uniform: U(−√(6/fanIn), √(6/fanIn)), for layers followed by ReLU. */
   | { kind: 'he-uniform'; fanIn: number }
   /** Glorot/Xavier uniform: U(−√(6/(fanIn+fanOut)), …). */
-  | { kind: 'glorot-uniform'; fanIn: number; fanOut: number };
+  | { kind: 'glorot-uniform'; fanIn: number; fanOut: number }
+  /**
+   * Approximately N(0, std²) (GPT-2's init): the Irwin–Hall sum of 12 uniforms minus 6, so it needs
+   * integer arithmetic only (Box–Muller's log and cos may differ in the last bit between engines);
+   * it has the normal's mean and variance and is bounded at ±6·std.
+   */
+  | { kind: 'normal'; std: number };
 
 export interface TensorSpec {
   name: string;
