@@ -99,7 +99,15 @@ interface MixedRun {
 }
 
 /** Starts the run: Node workers as `gossamer worker` processes, browser workers as pages. */
-async function startMixedRun(config: RunConfig, onLine: (line: Line, run: MixedRun) => void = () => {}, peerTimeoutMs = PEER_TIMEOUT_MS): Promise<MixedRun> {
+interface MixedRunOptions {
+  onLine?: (line: Line, run: MixedRun) => void;
+  peerTimeoutMs?: number;
+  /** Prepares a worker's page before it loads (e.g. scripts that run before the page's own). */
+  beforeOpen?: (worker: string, page: Page) => Promise<void>;
+}
+
+async function startMixedRun(config: RunConfig, options: MixedRunOptions = {}): Promise<MixedRun> {
+  const { onLine = () => {}, peerTimeoutMs = PEER_TIMEOUT_MS } = options;
   const runId = `m${randomUUID().replaceAll('-', '').slice(0, 10)}`;
   const dir = mkdtempSync(join(keyDir, 'run-'));
   const configFile = join(dir, 'run.json');
@@ -151,6 +159,7 @@ async function startMixedRun(config: RunConfig, onLine: (line: Line, run: MixedR
   for (const w of IN_BROWSER) {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.error(`${w} page error:`, e));
+    await options.beforeOpen?.(w, page);
     await page.goto(run.pageServer.pageUrl(w));
     run.pages.set(w, page);
   }
@@ -175,6 +184,27 @@ async function finish(run: MixedRun, limitMs: number): Promise<number[]> {
     }
     await run.pageServer.close();
   }
+}
+
+/**
+ * After `lost` left at `leftAt`: one new view, agreed by every survivor (pages and processes), every
+ * round trained, and the exact final merge over the survivors to the same bits on every one.
+ */
+function expectSurvivorsAgree(run: MixedRun, config: RunConfig, lost: string, leftAt: number): void {
+  const survivors = IDS.filter((w) => w !== lost);
+  const views = run.lines.filter((l) => l.type === 'view');
+  expect(views.map((v) => v.worker).sort()).toEqual(survivors);
+  for (const v of views) {
+    expect(v).toMatchObject({ epoch: 1, members: survivors, removed: [lost], startRound: views[0].startRound });
+    // The Leave the page sent, not the heartbeat timeout, ended its membership.
+    expect(Date.parse(v.time as string) - leftAt, `${v.worker}'s view`).toBeLessThan(LEAVE_PEER_TIMEOUT_MS / 2);
+  }
+  for (const w of survivors) expect(run.lines.filter((l) => l.type === 'round' && l.worker === w).length).toBe(config.rounds);
+  const merged = run.lines.filter((l) => l.type === 'merged');
+  expect(merged.map((m) => m.worker).sort()).toEqual(survivors);
+  const params = survivors.map((w) => run.params.get(w)!);
+  for (const [i, p] of params.entries()) expect(firstDifference(p, params[0]), survivors[i]).toBe(-1);
+  expect(run.params.has(lost)).toBe(false);
 }
 
 const bitsOf = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -230,32 +260,53 @@ describe('browser workers (headless Chromium) and Node workers in one run', () =
     const config = resolveRunConfig({ ...base, rounds: 14, merge: 'exact' });
     const lost = 'w1';
     let closedAt = 0;
-    const run = await startMixedRun(config, (line, r) => {
-      if (closedAt === 0 && line.type === 'round' && line.worker === lost && line.round === 3) {
-        closedAt = Date.now();
-        // Closing the tab runs pagehide/beforeunload: the page leaves the run.
-        void r.pages.get(lost)!.close({ runBeforeUnload: true });
-        r.gone(lost);
-      }
-    }, LEAVE_PEER_TIMEOUT_MS);
+    const run = await startMixedRun(config, {
+      peerTimeoutMs: LEAVE_PEER_TIMEOUT_MS,
+      onLine: (line, r) => {
+        if (closedAt === 0 && line.type === 'round' && line.worker === lost && line.round === 3) {
+          closedAt = Date.now();
+          // Closing the tab runs pagehide/beforeunload: the page leaves the run.
+          void r.pages.get(lost)!.close({ runBeforeUnload: true });
+          r.gone(lost);
+        }
+      },
+    });
     const codes = await finish(run, 240_000);
     expect(codes).toEqual([0, 0]);
     expect(closedAt).toBeGreaterThan(0);
-    const survivors = IDS.filter((w) => w !== lost);
-    // One new view, agreed by every survivor (pages and processes), without the closed tab.
-    const views = run.lines.filter((l) => l.type === 'view');
-    expect(views.map((v) => v.worker).sort()).toEqual(survivors);
-    for (const v of views) {
-      expect(v).toMatchObject({ epoch: 1, members: survivors, removed: [lost], startRound: views[0].startRound });
-      // The Leave the page sent as it closed, not the heartbeat timeout, ended its membership.
-      expect(Date.parse(v.time as string) - closedAt, `${v.worker}'s view`).toBeLessThan(LEAVE_PEER_TIMEOUT_MS / 2);
-    }
-    for (const w of survivors) expect(run.lines.filter((l) => l.type === 'round' && l.worker === w).length).toBe(config.rounds);
-    // The exact final merge over the survivors: the same bits on every one, page or process.
-    const merged = run.lines.filter((l) => l.type === 'merged');
-    expect(merged.map((m) => m.worker).sort()).toEqual(survivors);
-    const params = survivors.map((w) => run.params.get(w)!);
-    for (const [i, p] of params.entries()) expect(firstDifference(p, params[0]), survivors[i]).toBe(-1);
-    expect(run.params.has(lost)).toBe(false);
+    expectSurvivorsAgree(run, config, lost, closedAt);
+  });
+
+  it('a browser worker whose device is lost leaves: the others agree on a new view and finish', { timeout: 300_000 }, async () => {
+    const config = resolveRunConfig({ ...base, rounds: 14, merge: 'exact' });
+    const lost = 'w3';
+    let lostAt = 0;
+    const run = await startMixedRun(config, {
+      peerTimeoutMs: LEAVE_PEER_TIMEOUT_MS,
+      // Keeps the page's device where the test can reach it (the page itself exposes nothing).
+      beforeOpen: async (w, page) => {
+        if (w !== lost) return;
+        await page.evaluateOnNewDocument(() => {
+          const request = GPUAdapter.prototype.requestDevice;
+          GPUAdapter.prototype.requestDevice = async function (this: GPUAdapter, ...args: Parameters<GPUAdapter['requestDevice']>) {
+            const device = await request.apply(this, args);
+            (globalThis as { lostDevice?: GPUDevice }).lostDevice = device;
+            return device;
+          };
+        });
+      },
+      onLine: (line, r) => {
+        if (lostAt === 0 && line.type === 'round' && line.worker === lost && line.round === 3) {
+          lostAt = Date.now();
+          void r.pages.get(lost)!.evaluate(() => (globalThis as { lostDevice?: GPUDevice }).lostDevice!.destroy());
+        }
+      },
+    });
+    const codes = await finish(run, 240_000);
+    expect(codes).toEqual([0, 0]);
+    expect(lostAt).toBeGreaterThan(0);
+    const states = run.lines.filter((l) => l.type === 'page' && l.worker === lost);
+    expect(states.at(-1)).toMatchObject({ state: 'failed', detail: expect.stringMatching(/^device lost/) });
+    expectSurvivorsAgree(run, config, lost, lostAt);
   });
 });

@@ -69,9 +69,11 @@ async function run(join: PageJoin): Promise<void> {
   };
   addEventListener('pagehide', leave);
   addEventListener('beforeunload', leave);
-  // A lost device (driver reset, tab backgrounded on some browsers) ends this worker: a leave.
+  // A lost device (driver reset, GPU process crash, destroyed by other code in the page) ends this
+  // worker: a leave. Only our own destroy at the end is not.
+  let destroying = false;
   void gpu.device.lost.then((info) => {
-    if (finished() || info.reason === 'destroyed') return;
+    if (finished() || destroying) return;
     setState('failed', `device lost: ${info.message}`);
     void transport?.close({ reason: 'failed', detail: `device lost: ${info.message}` });
   });
@@ -125,6 +127,7 @@ async function run(join: PageJoin): Promise<void> {
     if (!finished()) setState('failed', e instanceof Error ? `${e.name}: ${e.message}` : String(e));
   } finally {
     await events.drained();
+    destroying = true;
     gpu.destroy();
   }
 }
