@@ -1,6 +1,6 @@
 // The local launcher of a distributed run: an embedded nats-server (unless one is given) and worker
-// processes (`gossamer worker`), whose JSON-line events it collects into the run directory and
-// renders as progress.
+// processes (`gossamer worker`), and worker pages in headless Chromium with --browser-workers, whose
+// JSON-line events it collects into the run directory and renders as progress.
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import type { Logger } from './log.js';
 import { runChildren, type ChildFailure } from './processes.js';
 import { DistributedProgressView, type WorkerLine } from './progress.js';
 import { percent } from './format.js';
+import { browserIndices, startBrowserWorkers, type BrowserWorkers } from './browser-workers.js';
 
 export interface LaunchOptions {
   runDir: string;
@@ -33,6 +34,8 @@ export interface LaunchOptions {
   resumeFromStore?: number;
   /** The run's checkpoint bucket (a resumed run keeps its first launch's); default from the run id. */
   checkpointBucket?: string;
+  /** The last K workers run as pages in this Chromium (checkBrowserWorkers validated them). */
+  browserWorkers?: { count: number; chromium: string };
 }
 
 /** `<run>/checkpoint-store.json`: where the run keeps checkpoints besides its files. */
@@ -83,7 +86,9 @@ export function processGroups(workers: number, processes: number): number[][] {
 export async function launchDistributed(config: RunConfig, options: LaunchOptions): Promise<LaunchSummary> {
   const start = performance.now();
   // JetStream on: the workers keep their checkpoints in its object store too.
-  const server: NatsServer | undefined = options.nats ? undefined : await startNatsServer({ jetstream: true });
+  const pages = options.browserWorkers;
+  // The pages connect over websockets; the processes over TCP, to the same server.
+  const server: NatsServer | undefined = options.nats ? undefined : await startNatsServer({ jetstream: true, websocket: pages !== undefined });
   const url = options.nats ?? (server as NatsServer).url;
   const runId = randomBytes(6).toString('hex');
   const bucket = options.checkpointBucket ?? checkpointBucket(runId);
@@ -94,7 +99,9 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
   if (options.resumeFrom === undefined && options.resumeFromStore === undefined) writeFileSync(metricsFile, '');
   const view = options.json || options.quiet ? undefined : new DistributedProgressView(config.workers);
   const bin = fileURLToPath(new URL('./bin.js', import.meta.url));
-  const groups = processGroups(config.workers, config.processes ?? config.workers);
+  // Browser workers are the last ones; the processes host the others.
+  const inProcesses = config.workers - (pages?.count ?? 0);
+  const groups = inProcesses > 0 ? processGroups(inProcesses, Math.min(config.processes ?? inProcesses, inProcesses)) : [];
   const done = new Map<string, WorkerLine>();
   const merged = new Map<string, number>();
   const views = new Map<number, RunView>();
@@ -110,36 +117,57 @@ export async function launchDistributed(config: RunConfig, options: LaunchOption
     if (options.resumeFromStore !== undefined) args.push('--resume-from-store', String(options.resumeFromStore));
     return { label: group.map((i) => `w${i}`).join(','), args };
   });
+  const handleLine = (line: string): void => {
+    let event: WorkerLine;
+    try {
+      event = JSON.parse(line) as WorkerLine;
+    } catch {
+      return; // not an event (a stray print); events are JSON objects
+    }
+    appendFileSync(metricsFile, `${line}\n`);
+    if (options.json) process.stdout.write(`${line}\n`);
+    view?.handle(event);
+    if (event.type === 'done' && event.worker) done.set(event.worker, event);
+    if (event.type === 'stopped' && event.worker) stopped.set(event.worker, (event as { checkpoint?: boolean }).checkpoint ? event.round : undefined);
+    if (event.type === 'merged' && event.accuracy !== undefined) merged.set(event.worker ?? '', event.accuracy);
+    if (event.type === 'view' && event.epoch !== undefined && !views.has(event.epoch)) {
+      views.set(event.epoch, { epoch: event.epoch, members: event.members ?? [], startRound: event.startRound ?? 0, removed: event.removed ?? [] });
+    }
+  };
+  const onChildFailure = (f: ChildFailure): void => {
+    failures.push(f);
+    // The failure is part of the run's record, next to the view change it causes.
+    appendFileSync(metricsFile, `${JSON.stringify({ time: new Date().toISOString(), type: 'failed', workers: f.label, exit: f.exit, detail: f.stderrTail })}\n`);
+    view?.note(`worker ${f.label} ended with ${f.exit}${options.onFailure === 'abort' ? '; stopping the run' : '; the run goes on without it'}`);
+    options.log?.warn('a worker failed', { workers: f.label, exit: f.exit, detail: f.stderrTail });
+  };
+  let browserWorkers: BrowserWorkers | undefined;
   try {
-    await runChildren(specs, (_index, line) => {
-      let event: WorkerLine;
-      try {
-        event = JSON.parse(line) as WorkerLine;
-      } catch {
-        return; // not an event (a stray print); events are JSON objects
-      }
-      appendFileSync(metricsFile, `${line}\n`);
-      if (options.json) process.stdout.write(`${line}\n`);
-      view?.handle(event);
-      if (event.type === 'done' && event.worker) done.set(event.worker, event);
-      if (event.type === 'stopped' && event.worker) stopped.set(event.worker, (event as { checkpoint?: boolean }).checkpoint ? event.round : undefined);
-      if (event.type === 'merged' && event.accuracy !== undefined) merged.set(event.worker ?? '', event.accuracy);
-      if (event.type === 'view' && event.epoch !== undefined && !views.has(event.epoch)) {
-        views.set(event.epoch, { epoch: event.epoch, members: event.members ?? [], startRound: event.startRound ?? 0, removed: event.removed ?? [] });
-      }
-    }, {
+    if (pages) {
+      browserWorkers = await startBrowserWorkers({
+        config,
+        runId,
+        runDir: options.runDir,
+        chromium: pages.chromium,
+        indices: browserIndices(config.workers, pages.count),
+        natsWsUrl: (server as NatsServer).wsUrl as string,
+        peerTimeoutMs: options.peerTimeoutMs,
+        adapter: options.adapter,
+        onLine: handleLine,
+        onPageFailure: (worker, exit, detail) => onChildFailure({ index: -1, label: worker, exit, stderrTail: detail }),
+      });
+      // Ctrl-C: the pages leave (they take no part in the processes' agreed final checkpoint).
+      options.signal?.addEventListener('abort', () => void browserWorkers?.close(), { once: true });
+    }
+    const processes = specs.length === 0 ? Promise.resolve([]) : runChildren(specs, (_index, line) => handleLine(line), {
       log: options.log,
       onFailure: options.onFailure,
       signal: options.signal,
-      onChildFailure: (f) => {
-        failures.push(f);
-        // The failure is part of the run's record, next to the view change it causes.
-        appendFileSync(metricsFile, `${JSON.stringify({ time: new Date().toISOString(), type: 'failed', workers: f.label, exit: f.exit, detail: f.stderrTail })}\n`);
-        view?.note(`worker process ${f.label} exited with ${f.exit}${options.onFailure === 'abort' ? '; stopping the run' : '; the run goes on without it'}`);
-        options.log?.warn('a worker process failed', { workers: f.label, exit: f.exit, detail: f.stderrTail });
-      },
+      onChildFailure,
     });
+    await Promise.all([processes, browserWorkers?.settled]);
   } finally {
+    await browserWorkers?.close();
     view?.close();
     await server?.close();
   }

@@ -1,4 +1,4 @@
-import { GpuUnavailableError, SWIFTSHADER_ICD_CANDIDATES } from './errors.js';
+import { GpuUnavailableError } from './errors.js';
 
 /**
  * Which adapter to use:
@@ -26,16 +26,8 @@ function browserGpu(): GPU | undefined {
   return nav?.gpu;
 }
 
-/** Finds SwiftShader's ICD file: `GOSSAMER_SWIFTSHADER_ICD`, then where Debian's chromium puts it. */
-export async function findSwiftShaderIcd(): Promise<string | undefined> {
-  // Imported lazily so that browser bundles never touch node:fs.
-  const { existsSync } = await import('node:fs');
-  const fromEnv = process.env.GOSSAMER_SWIFTSHADER_ICD;
-  if (fromEnv && existsSync(fromEnv)) return fromEnv;
-  return SWIFTSHADER_ICD_CANDIDATES.find((p) => existsSync(p));
-}
-
-function describe(adapter: GPUAdapter): { description: string; isSoftware: boolean } {
+/** The adapter's name as people read it, and whether it is a CPU implementation. */
+export function describeAdapter(adapter: GPUAdapter): { description: string; isSoftware: boolean } {
   const info = adapter.info;
   const parts = [info.vendor, info.architecture, info.device].filter((s) => s && s.length > 0);
   const description = `${parts.join(' ')}${info.description ? ` (${info.description})` : ''}`.trim();
@@ -46,46 +38,16 @@ function describe(adapter: GPUAdapter): { description: string; isSoftware: boole
   return { description: description || 'unknown adapter', isSoftware };
 }
 
-type DawnModule = { create(flags: string[]): GPU; globals: Record<string, unknown> };
-let dawn: DawnModule | undefined;
+/** Where adapters come from outside a browser: Dawn in Node (./dawn.ts registers itself from the Node entry). */
+export type AdapterSource = (choice: AdapterChoice, powerPreference: GPUPowerPreference) => Promise<AcquiredAdapter>;
+let nodeSource: AdapterSource | undefined;
 
-async function loadDawn(): Promise<DawnModule> {
-  if (!dawn) {
-    // The Vulkan loader and SwiftShader complain on stderr when XDG_RUNTIME_DIR is unset (common in
-    // containers and CI); they use it for nothing a compute workload needs.
-    if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = (await import('node:os')).tmpdir();
-    const mod = (await import('webgpu')) as unknown as DawnModule;
-    // Install GPUBufferUsage, GPUMapMode, ... once, as browsers have them.
-    Object.assign(globalThis, mod.globals);
-    dawn = mod;
-  }
-  return dawn;
+/** Installs the non-browser adapter source; the package's Node entry does it, so browser bundles never load Dawn. */
+export function setAdapterSource(source: AdapterSource): void {
+  nodeSource = source;
 }
 
-/**
- * Dawn instances must outlive their adapters and devices: if the `GPU` object from create() is
- * garbage-collected while a device lives, Dawn's event processing runs on a freed instance and the
- * process aborts (futex/mutex assertions). Instances are few and cheap, so keep every one.
- */
-const liveInstances: GPU[] = [];
-
-async function dawnAdapter(flags: string[], powerPreference: GPUPowerPreference): Promise<GPUAdapter | null> {
-  const mod = await loadDawn();
-  try {
-    const instance = mod.create(flags);
-    liveInstances.push(instance);
-    return await instance.requestAdapter({ powerPreference });
-  } catch {
-    // Dawn throws "no suitable backends found" when a named adapter is absent.
-    return null;
-  }
-}
-
-/**
- * Finds a WebGPU adapter: `navigator.gpu` in browsers, Dawn's `webgpu` package in Node.
- * In Node, SwiftShader is chosen by pointing the Vulkan loader at its ICD before Dawn creates its
- * instance; the loader reads `VK_ICD_FILENAMES` on every instance creation, so this works in-process.
- */
+/** Finds a WebGPU adapter: `navigator.gpu` in browsers, Dawn's `webgpu` package in Node (see ./dawn.ts). */
 export async function acquireAdapter(
   choice: AdapterChoice = 'auto',
   powerPreference: GPUPowerPreference = 'high-performance',
@@ -94,36 +56,9 @@ export async function acquireAdapter(
   if (inBrowser) {
     const adapter = await inBrowser.requestAdapter({ powerPreference });
     if (!adapter) throw new GpuUnavailableError('navigator.gpu.requestAdapter() returned null in this browser');
-    return { adapter, ...describe(adapter) };
+    return { adapter, ...describeAdapter(adapter) };
   }
 
-  const wanted = choice.toLowerCase();
-  const useSwiftShader = async (): Promise<GPUAdapter | null> => {
-    const icd = await findSwiftShaderIcd();
-    if (!icd) return null;
-    process.env.VK_ICD_FILENAMES = icd;
-    return dawnAdapter([], powerPreference);
-  };
-
-  let adapter: GPUAdapter | null = null;
-  if (wanted === 'swiftshader' || wanted === 'cpu') {
-    adapter = await useSwiftShader();
-    if (!adapter) throw new GpuUnavailableError('SwiftShader was asked for but its Vulkan ICD was not found');
-  } else if (wanted === 'auto' || wanted === 'hardware' || wanted === 'gpu') {
-    adapter = await dawnAdapter([], powerPreference);
-    if (adapter && wanted !== 'auto' && describe(adapter).isSoftware) adapter = null;
-    if (!adapter && wanted === 'auto') adapter = await useSwiftShader();
-    if (!adapter) {
-      throw new GpuUnavailableError(
-        wanted === 'auto' ? 'Dawn found no Vulkan/Metal/D3D12 device and SwiftShader is not installed' : 'no hardware GPU adapter found',
-      );
-    }
-  } else {
-    adapter = await dawnAdapter([`adapter=${choice}`], powerPreference);
-    if (!adapter) adapter = (await useSwiftShader()) ?? null;
-    if (!adapter || !describe(adapter).description.toLowerCase().includes(wanted)) {
-      throw new GpuUnavailableError(`no adapter whose name contains "${choice}"`);
-    }
-  }
-  return { adapter, ...describe(adapter) };
+  if (!nodeSource) throw new GpuUnavailableError('this runtime has no navigator.gpu, and the browser entry of @gossamer/gpu has no Dawn (import @gossamer/gpu in Node)');
+  return nodeSource(choice, powerPreference);
 }

@@ -1,4 +1,4 @@
-import { acquireAdapter, type AdapterChoice } from './acquire.js';
+import { acquireAdapter, describeAdapter, type AcquiredAdapter, type AdapterChoice } from './acquire.js';
 import { GpuValidationError } from './errors.js';
 import type { CompiledKernel } from './pipelines.js';
 import { PipelineCache } from './pipelines.js';
@@ -98,13 +98,26 @@ export class Gpu {
     // `process` does not exist in browsers, where the adapter is navigator.gpu's choice anyway.
     const fromEnv = typeof process === 'undefined' ? undefined : process.env.GOSSAMER_ADAPTER;
     const choice = options.adapter ?? fromEnv ?? 'auto';
-    const { adapter, description, isSoftware } = await acquireAdapter(choice, options.powerPreference);
+    return Gpu.fromAdapter(await acquireAdapter(choice, options.powerPreference));
+  }
+
+  /** A Gpu on an adapter found elsewhere (a page's own navigator.gpu request), with the limits and features it needs. */
+  static async fromAdapter(acquired: AcquiredAdapter | GPUAdapter): Promise<Gpu> {
+    const { adapter, description, isSoftware } = 'adapter' in acquired ? acquired : { adapter: acquired, ...describeAdapter(acquired) };
     const requiredLimits: Record<string, number> = {};
     for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
     const optional = ['shader-f16', 'timestamp-query', 'subgroups'] as const;
     const requiredFeatures = optional.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
     const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'gossamer' });
     return new Gpu(device, description, isSoftware, new Set(requiredFeatures));
+  }
+
+  /**
+   * A Gpu on a device that already exists (e.g. a page that shares its device). The device must have
+   * been requested with the adapter's limits (as fromAdapter does), or large models fail validation.
+   */
+  static fromDevice(device: GPUDevice, adapter: { description: string; isSoftware: boolean }): Gpu {
+    return new Gpu(device, adapter.description, adapter.isSoftware, new Set([...device.features] as string[]));
   }
 
   get limits(): GPUSupportedLimits {

@@ -1,3 +1,4 @@
+// @gossamer/gpu's Node entry: the browser entry (browser.ts) plus Dawn as the adapter source.
 export { Gpu, keepAlive, type GpuOptions, type GpuStats } from './gpu.js';
 export { StepEncoder, type Workgroups } from './step.js';
 export { BufferPool, sizeClass, type PoolStats } from './pool.js';
@@ -13,6 +14,7 @@ export {
   type StorageBinding,
   type Constants,
 } from './kernel.js';
-export { acquireAdapter, findSwiftShaderIcd, type AdapterChoice, type AcquiredAdapter } from './acquire.js';
+export { acquireAdapter, describeAdapter, setAdapterSource, type AdapterChoice, type AcquiredAdapter, type AdapterSource } from './acquire.js';
+export { findSwiftShaderIcd, dawnAcquire } from './dawn.js';
 export { GpuUnavailableError, GpuValidationError, SWIFTSHADER_ICD_CANDIDATES } from './errors.js';
 export { BufferUsage, MapMode, STORAGE_USAGE } from './usage.js';

@@ -1,5 +1,4 @@
-import { crc32 } from 'node:zlib';
-import { readFile, writeFile, rename } from 'node:fs/promises';
+import { crc32 } from './crc32.js';
 
 /**
  * Checkpoint file format (version 1), little-endian:
@@ -132,23 +131,6 @@ export function assertCompatible(header: CheckpointHeader, model: unknown, layou
   if (canonicalJson(layout) !== canonicalJson(header.layout)) {
     throw new CheckpointError(`${source} has a different parameter layout than this model (same spec, different code version?)`);
   }
-}
-
-export async function saveCheckpointFile(path: string, bytes: Uint8Array): Promise<void> {
-  // Write then rename, so a crash mid-write never leaves a truncated checkpoint under the real name.
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
-}
-
-export async function loadCheckpointFile(path: string): Promise<Checkpoint> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new CheckpointError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
-  }
-  return decodeCheckpoint(bytes, path);
 }
 
 /** JSON with object keys sorted, so equal specs compare equal whatever their key order. */

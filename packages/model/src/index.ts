@@ -1,3 +1,4 @@
+// @gossamer/model's Node entry: the browser entry's exports plus checkpoints as files.
 export { ParameterLayout, SEGMENT_ALIGN_FLOATS, type Initializer, type Segment, type TensorSpec } from './layout.js';
 export { initialParameters, sfc32, streamSeed } from './init.js';
 export {
@@ -8,8 +9,6 @@ export {
   canonicalJson,
   decodeCheckpoint,
   encodeCheckpoint,
-  loadCheckpointFile,
-  saveCheckpointFile,
   type Checkpoint,
   type CheckpointHeader,
   type ResumeState,
@@ -37,3 +36,5 @@ export { Replica, uploadEvalSet, type ReplicaOptions, type BatchSource, type Eva
 export * as modelReference from './reference.js';
 export { learningRateFactor, checkLearningRateSchedule, type LearningRateSchedule } from './schedule.js';
 export * from './gpt/index.js';
+export { loadCheckpointFile, saveCheckpointFile } from './checkpoint-file.js';
+export { crc32 } from './crc32.js';

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { augmentOf, loadRunConfig, lrScheduleOf, resolveRunConfig } from '../src/config.js';
+import { augmentOf, lrScheduleOf, resolveRunConfig } from '../src/config.js';
+import { loadRunConfig } from '../src/config-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gossamer-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

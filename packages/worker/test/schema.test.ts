@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkRunConfigFiles, resolveRunConfig } from '../src/config.js';
+import { resolveRunConfig } from '../src/config.js';
+import { checkRunConfigFiles } from '../src/config-file.js';
 import { RunConfigError, runConfigJsonSchema } from '../src/schema.js';
 
 /** The RunConfigError resolveRunConfig throws for `partial`. */

@@ -6,6 +6,7 @@ import { DEFAULT_RUN_CONFIG, RunConfigError, checkRunConfigFiles, loadRunConfig,
 import { UsageError, type Command } from '../command.js';
 import { startNatsServer, type NatsServer } from '@gossamer/transport';
 import { formatRunSummary, launchDistributed, type LaunchSummary } from '../launch.js';
+import { checkBrowserWorkers } from '../browser-workers.js';
 import { findResumeSource } from '../resume-source.js';
 import type { Logger } from '../log.js';
 import { millisecondsFlag } from '../nats-join.js';
@@ -225,6 +226,7 @@ export const train: Command = {
     bandwidth: { type: 'string' },
     nats: { type: 'string' },
     'on-failure': { type: 'string' },
+    'browser-workers': { type: 'string' },
     resume: { type: 'string' },
     'checkpoint-every': { type: 'string' },
     'peer-timeout': { type: 'string' },
@@ -262,6 +264,8 @@ export const train: Command = {
       'continue the distributed run in this run directory from the latest round every worker checkpointed: in <run>/checkpoints, or (with --nats) in the server\'s object store; uses its config.json, other flags are ignored',
     'checkpoint-every':
       'distributed runs: every worker writes <run>/checkpoints/round-<k>/<id>.ckpt every N rounds (and into the server\'s JetStream object store, when it has one), to --resume from; Ctrl-C always writes a final one (default 0: only that)',
+    'browser-workers':
+      'run the last K workers as worker pages in headless Chromium (GOSSAMER_CHROMIUM or the system chromium), over the embedded nats-server\'s websocket listener; their WebGPU is SwiftShader unless --adapter hardware',
     'on-failure': 'a worker process fails: continue (default: the survivors agree on a new view and go on) | abort (stop every worker, exit 1)',
     'peer-timeout': 'ms of silence after which a worker is declared gone (heartbeats every 1000 ms) (default 3000)',
     problem: 'netlasso: the problem spec (JSON: a generator + seed, nodes/edges CSV, or a problem document)',
@@ -289,8 +293,13 @@ export const train: Command = {
     refuseDp(str(values, 'dp'));
     if (str(values, 'algo') === 'netlasso') return trainNetlasso(values);
     const resumeDir = str(values, 'resume');
-    if (resumeDir !== undefined) return resumeRun(resolve(resumeDir), values, log);
+    if (resumeDir !== undefined) {
+      if (str(values, 'browser-workers') !== undefined) throw new UsageError('--browser-workers with --resume: worker pages write no round checkpoints, so a run with them cannot be resumed');
+      return resumeRun(resolve(resumeDir), values, log);
+    }
     const config = await runConfigFrom(values);
+    // Checked before the run directory, the server or any worker exists.
+    const browserWorkers = browserWorkersFrom(values, config);
     const onFailure = choiceFlag(values, 'on-failure', ['continue', 'abort'], 'continue');
     const peerTimeoutMs = str(values, 'peer-timeout') === undefined ? undefined : millisecondsFlag(values, 'peer-timeout');
     const adapter = str(values, 'adapter');
@@ -314,7 +323,7 @@ export const train: Command = {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
-        const summary = await launchDistributed(config, { runDir, nats: str(values, 'nats'), adapter, json, quiet: values.quiet === true, log, onFailure, peerTimeoutMs, signal: abort.signal });
+        const summary = await launchDistributed(config, { runDir, nats: str(values, 'nats'), adapter, json, quiet: values.quiet === true, log, onFailure, peerTimeoutMs, signal: abort.signal, browserWorkers });
         writeFileSync(join(runDir, 'summary.json'), `${JSON.stringify({ ...summary, runDir }, null, 2)}\n`);
         if (!json) console.log(formatRunSummary(summary, runDir));
         return summary.interrupted ? 130 : 0;
@@ -386,6 +395,16 @@ async function trainNetlasso(values: Values): Promise<number> {
   } finally {
     await server?.close();
   }
+}
+
+/** `--browser-workers K`, validated against the run (undefined: none). */
+function browserWorkersFrom(values: Values, config: RunConfig): { count: number; chromium: string } | undefined {
+  const text = str(values, 'browser-workers');
+  if (text === undefined) return undefined;
+  if (config.workers < 2 && config.algo === 'local') throw new UsageError('--browser-workers: a single-worker local run has no workers to put in a browser; give --workers and a distributed --algo');
+  if (!/^\d+$/.test(text)) throw new UsageError(`--browser-workers ${text}: give a whole number from 1 to the run's ${config.workers} workers`);
+  const count = Number(text);
+  return { count, chromium: checkBrowserWorkers(count, config, { nats: str(values, 'nats') }) };
 }
 
 /** `train --resume <run>`: the run's own config, from the latest checkpoint all its workers wrote. */
