@@ -1,50 +1,7 @@
-export {
-  classificationDataset,
-  regressionDataset,
-  subset,
-  labelHistogram,
-  featureStatistics,
-  standardize,
-  type Dataset,
-  type ClassificationDataset,
-  type RegressionDataset,
-  type ClassificationInit,
-  type RegressionInit,
-  type Standardization,
-} from './dataset.js';
-export { Random, deriveSeed } from './random.js';
-export { apportion, stratifiedSplit, indicesByClass, type SplitIndices } from './split.js';
+// @gossamer/data's Node entry: everything of the browser entry (browser.ts), plus what needs Node.
+export * from './browser.js';
 export { loadMnist, mnistFromDigits, MNIST_PIXELS, MNIST_SHAPE, type MnistOptions, type MnistSplit } from './mnist.js';
-export {
-  gaussianBlobs,
-  linearRegression,
-  logisticRegression,
-  type BlobsOptions,
-  type Blobs,
-  type LinearModel,
-  type LinearRegressionOptions,
-  type SyntheticRegression,
-  type LogisticRegressionOptions,
-  type SyntheticLogistic,
-} from './synthetic.js';
 export { parseCsv, loadCsv, CsvError, type CsvOptions } from './csv.js';
-export {
-  partitionDataset,
-  partitionIid,
-  partitionDirichlet,
-  partitionShards,
-  workerShard,
-  summarizePartition,
-  formatPartitionSummary,
-  type Partition,
-  type PartitionSpec,
-  type IidSpec,
-  type DirichletSpec,
-  type ShardsSpec,
-  type WorkerDataSummary,
-  type PartitionSummary,
-} from './partition.js';
-export { GpuBatcher, batchesPerEpoch, epochPermutation, type GpuBatcherOptions, type BatchInfo, type BatchRemainder } from './batcher.js';
 export {
   parseTextSource,
   loadTextSource,

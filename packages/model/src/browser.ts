@@ -36,3 +36,4 @@ export { Replica, uploadEvalSet, type ReplicaOptions, type BatchSource, type Eva
 export * as modelReference from './reference.js';
 export { learningRateFactor, checkLearningRateSchedule, type LearningRateSchedule } from './schedule.js';
 export { crc32 } from './crc32.js';
+export * from './gpt/index.js';
