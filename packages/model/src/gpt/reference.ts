@@ -3,6 +3,7 @@
 // GPU graph against it.
 import { reference } from '@gossamer/kernels';
 import type { ParameterLayout } from '../layout.js';
+import { centralDifferences } from '../reference.js';
 import { blockNames, GPT_NAMES } from './layout.js';
 import { headSize, type GptConfig } from './spec.js';
 
@@ -158,14 +159,5 @@ export function gptFiniteDifferences(
   indices: readonly number[],
   h = 1e-5,
 ): Float64Array {
-  const x = Float64Array.from(params);
-  return Float64Array.from(indices, (i) => {
-    const saved = x[i];
-    x[i] = saved + h;
-    const up = gptLoss(cfg, layout, x, tokens, targets, batch);
-    x[i] = saved - h;
-    const down = gptLoss(cfg, layout, x, tokens, targets, batch);
-    x[i] = saved;
-    return (up - down) / (2 * h);
-  });
+  return centralDifferences((x) => gptLoss(cfg, layout, x, tokens, targets, batch), params, indices, h);
 }
