@@ -3,7 +3,7 @@
 // `websocket` listener), and nothing that needs Node: no nats-server launcher, no file-based
 // credentials (credentials come as text), no checkpoint store.
 import { wsconnect } from '@nats-io/nats-core';
-import { setDefaultNatsConnect } from './nats/transport.js';
+import { setDefaultNatsConnect } from './nats/options.js';
 
 setDefaultNatsConnect(wsconnect);
 
@@ -12,7 +12,8 @@ export * from './errors.js';
 export { TokenBucket, type BandwidthLimit, type TokenBucketOptions } from './bandwidth.js';
 export { ringAllReduce, segmentBounds, wireRoundTrip, DEFAULT_INT8_BLOCK, type RingAllReduceOptions } from './allreduce.js';
 export { InProcessNetwork, InProcessTransport, createInProcessNetwork, type InProcessNetworkOptions, type LinkProfile } from './inprocess.js';
-export { NatsTransport, isTransportError, setDefaultNatsConnect } from './nats/transport.js';
+export { NatsTransport } from './nats/transport.js';
+export { setDefaultNatsConnect } from './nats/options.js';
 export { natsSubjects } from './nats/subjects.js';
 export type { NatsTransportOptions, NatsConnect } from './nats/options.js';
 export { credentialsAuthenticator, credentialsKind } from './nats-credentials.js';

@@ -98,3 +98,8 @@ export class FencedError extends TransportError {
 
 /** No view could be agreed within the view-change timeout (too few survivors for a quorum, or none answering). */
 export class QuorumLostError extends TransportError {}
+
+/** True when `error` is one of the transport's typed errors. */
+export function isTransportError(error: unknown): error is TransportError {
+  return error instanceof TransportError;
+}

@@ -2,7 +2,7 @@
 // NATS implementations, the nats-server launcher and the bandwidth limiter. This is the Node entry:
 // NatsTransport.connect dials TCP here; browser.ts is the entry for pages (websocket, no Node APIs).
 import { connect } from '@nats-io/transport-node';
-import { setDefaultNatsConnect } from './nats/transport.js';
+import { setDefaultNatsConnect } from './nats/options.js';
 
 setDefaultNatsConnect(connect);
 
@@ -34,7 +34,8 @@ export {
   findNatsServer,
   type NatsServerOptions,
 } from './nats-server.js';
-export { NatsTransport, isTransportError, setDefaultNatsConnect } from './nats/transport.js';
+export { NatsTransport } from './nats/transport.js';
+export { setDefaultNatsConnect } from './nats/options.js';
 export { natsSubjects } from './nats/subjects.js';
 export type { NatsTransportOptions, NatsConnect } from './nats/options.js';
 export { natsSecurityOptions, credentialsKind, type NatsSecurity } from './nats-security.js';

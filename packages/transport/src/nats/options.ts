@@ -125,3 +125,35 @@ export function resolveSettings(options: NatsTransportOptions, serverMaxPayload:
 export function repairBackoffMs(settings: NatsSettings, attempts: number): number {
   return settings.retransmitAfterMs * 2 ** Math.min(attempts, 4);
 }
+
+// ---- opening the connection ------------------------------------------------------------------------
+
+let defaultConnect: NatsConnect | undefined;
+
+/** Sets how NatsTransport.connect opens connections when its options give no `connect` (each entry sets its own). */
+export function setDefaultNatsConnect(connect: NatsConnect): void {
+  defaultConnect = connect;
+}
+
+/** The connection options connect() uses: reconnect for ever, quickly; the caller's options on top. */
+function connectionOptions(options: NatsTransportOptions): ConnectionOptions {
+  return {
+    name: `gossamer ${options.runId} ${options.id}`,
+    noEcho: true, // our own broadcasts (membership) are of no use to us
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 200,
+    pingInterval: 20_000,
+    ...options.connectionOptions,
+    servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
+  };
+}
+
+/** Opens the connection of NatsTransport.connect(): with `options.connect`, else the entry's default. */
+export async function openConnection(options: NatsTransportOptions): Promise<NatsConnection> {
+  const connect = options.connect ?? defaultConnect;
+  if (connect === undefined) {
+    throw new TransportUsageError('no way to open a NATS connection: give options.connect (wsconnect of @nats-io/nats-core in a browser, connect of @nats-io/transport-node in Node)');
+  }
+  return connect(connectionOptions(options));
+}

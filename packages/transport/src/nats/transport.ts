@@ -6,7 +6,7 @@
 // transport turns it into "complete, checksummed, exactly once, or a typed error" per (peer, key).
 // Its parts, one concern each (laid out as the nats.js client is):
 //   subjects.ts     the subject scheme and what each subject may carry
-//   options.ts      options, their defaults and validation
+//   options.ts      options, their defaults and validation; opening the connection
 //   publisher.ts    envelopes out, stamped with this worker's run, id, sequence and view epoch
 //   sender.ts       a tensor out: chunk grid, send window, probes and retransmission
 //   receiver.ts     a tensor in: reassembly, acks, requests for missing chunks
@@ -15,7 +15,7 @@
 //   permissions.ts  a server's refusal of a publish or subscription, with the fix
 // This file holds the connection and the Transport interface over them, and dispatches what
 // arrives; the view agreement lives in views.ts.
-import type { ConnectionOptions, Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import {
   EnvelopeDecoder,
   LeaveReason,
@@ -35,7 +35,7 @@ import { BoundedSet, checkKey, held, sortedIds } from '../util.js';
 import { ViewKeeper, type MembershipView, type ViewHost, type ViewMessage } from '../views.js';
 import { collectiveHeader, pointToPoint, segmentTransfer, viewChangeOf, viewMessageOf } from './keys.js';
 import { Liveness } from './liveness.js';
-import { checkOptions, resolveSettings, type NatsConnect, type NatsSettings, type NatsTransportOptions } from './options.js';
+import { checkOptions, openConnection, resolveSettings, type NatsSettings, type NatsTransportOptions } from './options.js';
 import { permissionRefusal } from './permissions.js';
 import { Publisher, newCounters } from './publisher.js';
 import { InboundTransfers, REMEMBERED_TRANSFERS } from './receiver.js';
@@ -129,11 +129,7 @@ export class NatsTransport implements Transport {
    */
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
     checkOptions(options);
-    const connect = options.connect ?? defaultConnect;
-    if (connect === undefined) {
-      throw new TransportUsageError('no way to open a NATS connection: give options.connect (wsconnect of @nats-io/nats-core in a browser, connect of @nats-io/transport-node in Node)');
-    }
-    const nc = await connect(connectionOptions(options));
+    const nc = await openConnection(options);
     try {
       return await NatsTransport.open(nc, options);
     } catch (err) {
@@ -500,32 +496,6 @@ export class NatsTransport implements Transport {
     this.sender.failAll(error);
     this.receiver.failAll(error);
   }
-}
-
-let defaultConnect: NatsConnect | undefined;
-
-/** Sets how NatsTransport.connect opens connections when its options give no `connect` (each entry sets its own). */
-export function setDefaultNatsConnect(connect: NatsConnect): void {
-  defaultConnect = connect;
-}
-
-/** The connection options connect() uses: reconnect for ever, quickly; the caller's options on top. */
-function connectionOptions(options: NatsTransportOptions): ConnectionOptions {
-  return {
-    name: `gossamer ${options.runId} ${options.id}`,
-    noEcho: true, // our own broadcasts (membership) are of no use to us
-    reconnect: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 200,
-    pingInterval: 20_000,
-    ...options.connectionOptions,
-    servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
-  };
-}
-
-/** True when `error` is one of the transport's typed errors. */
-export function isTransportError(error: unknown): error is TransportError {
-  return error instanceof TransportError;
 }
 
 export type { NatsTransportOptions, WireErrorReason };
