@@ -106,16 +106,14 @@ export class HeartbeatMonitor {
     for (const p of peers) this.accused.add(p);
   }
 
-  /** Whom this worker still accuses: those still members (`isMember`); the others are dropped. */
-  accusations(isMember: (peer: string) => boolean): string[] {
-    this.dropAccusations(isMember);
+  /** Whom this worker still accuses: each view drops those it no longer holds (dropAccusations). */
+  accusations(): string[] {
     return [...this.accused];
   }
 
   /**
-   * Forgets the accused that are no longer members (`isMember`). Done at each view, not only with
-   * the next notice: a view that re-adds the id (a restarted process) may come before that notice,
-   * which would then accuse the new process.
+   * Forgets the accused that are no longer members (`isMember`), at each view install: a later view
+   * that re-adds the id (a restarted process) must not inherit the accusation of its predecessor.
    */
   dropAccusations(isMember: (peer: string) => boolean): void {
     for (const p of [...this.accused]) if (!isMember(p)) this.accused.delete(p);

@@ -261,7 +261,7 @@ export class Liveness {
 
   /** Repeats the notice (with each heartbeat) until a view without the accused: one may have been lost. */
   private repeatSuspicions(): void {
-    this.notice(this.monitor.accusations((p) => this.viewMembers.has(p)));
+    this.notice(this.monitor.accusations());
   }
 
   private notice(peers: readonly string[]): void {

@@ -18,8 +18,8 @@ export interface NatsTransportOptions {
   /**
    * The workers allowed in the run. If given, anything from another sender is rejected
    * (UNKNOWN_SENDER; but see openMembership) and any valid message from a listed worker (re)admits
-   * it. If not, a worker
-   * becomes a member by Join or Heartbeat, and other messages from non-members are rejected.
+   * it. If not, a worker becomes a member by Join or Heartbeat, and other messages from non-members
+   * are rejected.
    */
   readonly peers?: readonly string[];
   /**

@@ -131,7 +131,7 @@ export class NatsTransport implements Transport {
     checkOptions(options);
     const nc = await openConnection(options);
     try {
-      return await NatsTransport.open(nc, options);
+      return await NatsTransport.startOn(nc, options);
     } catch (err) {
       await nc.close().catch(() => undefined);
       throw err;
@@ -144,6 +144,11 @@ export class NatsTransport implements Transport {
    */
   static async open(nc: NatsConnection, options: NatsTransportOptions): Promise<NatsTransport> {
     checkOptions(options);
+    return NatsTransport.startOn(nc, options);
+  }
+
+  /** connect() and open() after checking the options. */
+  private static async startOn(nc: NatsConnection, options: NatsTransportOptions): Promise<NatsTransport> {
     const transport = new NatsTransport(nc, options);
     await transport.start();
     return transport;
