@@ -66,6 +66,21 @@ export class GossipMixer {
   }
 
   /**
+   * Uploads `received` into the staging buffer (sized for `total` vectors) and returns it with the
+   * weight vector [selfWeight, weights…] (length total + 1; entries past the received are the caller's).
+   */
+  private stage(received: readonly Float32Array[], selfWeight: number, weights: readonly number[], total: number): { staging: GPUBuffer; w: Float32Array } {
+    const staging = this.ensureStaging(total);
+    const w = new Float32Array(total + 1);
+    w[0] = selfWeight;
+    received.forEach((values, k) => {
+      this.gpu.write(staging, 4 * k * this.length, values);
+      w[k + 1] = weights[k];
+    });
+    return { staging, w };
+  }
+
+  /**
    * Encodes x ← selfWeight·x + Σ_k weights[k]·received[k] + Σ extra (one upload of the received
    * vectors, one dispatch) and submits it. `extra` vectors are host arrays or GPU buffers (copied on
    * the GPU), e.g. −(1 − w_ii)·x^t for the overlapped D-PSGD form.
@@ -78,13 +93,7 @@ export class GossipMixer {
     extra: readonly { values: Float32Array | GPUBuffer; weight: number }[] = [],
   ): void {
     const total = received.length + extra.length;
-    const staging = this.ensureStaging(total);
-    const w = new Float32Array(total + 1);
-    w[0] = selfWeight;
-    received.forEach((values, k) => {
-      this.gpu.write(staging, 4 * k * this.length, values);
-      w[k + 1] = weights[k];
-    });
+    const { staging, w } = this.stage(received, selfWeight, weights, total);
     const step = this.gpu.beginStep('gossip-mix');
     extra.forEach((e, j) => {
       const k = received.length + j;
@@ -106,10 +115,7 @@ export class GossipMixer {
   applyRobust(x: F32Span, received: readonly Float32Array[], weights: readonly number[], rule: RobustRule): void {
     const k = received.length;
     if (k === 0) return;
-    const staging = this.ensureStaging(k);
-    received.forEach((values, j) => this.gpu.write(staging, 4 * j * this.length, values));
-    const w = new Float32Array(k + 1);
-    w.set(weights, 1);
+    const { staging, w } = this.stage(received, 0, weights, k);
     this.gpu.write(this.weights, 0, w);
     const scratchFloats = robustScratchLength(this.length, this.stagingVectors);
     if (!this.robustScratch || this.robustScratch.size < 4 * scratchFloats) {
