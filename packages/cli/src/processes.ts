@@ -36,8 +36,11 @@ export interface RunChildrenOptions {
   killAfterMs?: number;
 }
 
-/** Dawn's warning about a Vulkan ICD it cannot use: noise in every child's stderr on CPU machines. */
-export const VULKAN_NOISE = /Vulkan|While initializing|InitializeImpl|PhysicalDeviceVk/;
+/**
+ * Dawn's and the Vulkan loader's warnings about an ICD they cannot use (e.g. "Warning:
+ * vkCreateInstance: Found no drivers!"): noise in every child's stderr on CPU machines.
+ */
+export const VULKAN_NOISE = /Vulkan|vkCreateInstance|While initializing|InitializeImpl|PhysicalDeviceVk/;
 
 export class ChildFailedError extends Error {
   constructor(readonly failures: readonly ChildFailure[]) {
@@ -88,7 +91,7 @@ export async function runChildren(children: readonly ChildSpec[], onLine: (index
             const noise = VULKAN_NOISE.test(line);
             // Dawn's Vulkan noise is passed on only under GOSSAMER_DEBUG, and never kept for errors.
             if (forward && (!noise || process.env.GOSSAMER_DEBUG)) process.stderr.write(line.startsWith('{') ? `${line}\n` : `[${spec.label}] ${line}\n`);
-            if (noise) return;
+            if (noise || line.trim() === '') return;
             stderrTail.push(line);
             if (stderrTail.length > 20) stderrTail.shift();
           });
