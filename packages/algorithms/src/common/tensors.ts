@@ -20,4 +20,6 @@ export const TENSOR = {
   join: 8,
   /** The first round a signalled worker has not started, sent to agree on a stop round (boundary.ts). */
   stop: 9,
+  /** The final merge's commit: a one-value all-reduce every member enters once its merge completed (dsgd/merge-commit.ts). */
+  mergeCommit: 10,
 } as const;

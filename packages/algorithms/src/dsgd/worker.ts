@@ -15,6 +15,7 @@ import { RoundBoundary } from '../boundary.js';
 import type { RoundEvent, WorkerContext, WorkerResult } from '../common/context.js';
 import { consensusDistance, contextInView, measurable, measureRound, readParameters, roundEvent } from '../common/measure.js';
 import { TENSOR } from '../common/tensors.js';
+import { committedMerge } from './merge-commit.js';
 import { GossipMixer } from './mixer.js';
 import { gossipTopology, planRound, type CommunicationSchedule, type GossipTopology, type PlanContext } from './schedule.js';
 
@@ -241,14 +242,9 @@ export async function runDsgdWorker(ctx: WorkerContext, options: DsgdOptions): P
     if (ctx.evalSet && result.localAccuracy === undefined) result.localAccuracy = (await replica.evaluate(ctx.evalSet)).accuracy;
     if (options.finalMerge.kind !== 'none') {
       const t0 = performance.now();
-      // Every attempt starts from the same pre-merge parameters: a merge interrupted by a view change
-      // is redone over the new members, so the survivors end with the exact mean of theirs.
-      const before = await readParameters(view);
-      let attempts = 0;
-      const method = await follower.communicate(options.rounds, async () => {
-        if (attempts++ > 0) gpu.write(replica.params, 0, before);
-        return pushSum ? pushSumMerge(view, mixer, options.finalMerge, options.rounds, pushWeight) : finalMerge(view, mergeMixer, options.finalMerge, options.rounds);
-      });
+      const method = await committedMerge(follower, ctx, () => view, options.rounds, () =>
+        pushSum ? pushSumMerge(view, mixer, options.finalMerge, options.rounds, pushWeight) : finalMerge(view, mergeMixer, options.finalMerge, options.rounds),
+      );
       await gpu.sync();
       const commMs = performance.now() - t0;
       const merged = await readParameters(view);
